@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what the test suites need, only when it is missing: redis-server (queue tests),
+# openssh-server (guest tests run a real sshd), and the node-resque interop test's npm modules.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v node >/dev/null 2>&1 || need+=(nodejs npm)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "test-deps: installing ${need[*]} from Debian packages"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+interop=queue/testdata/interop
+if [ -f "$interop/package.json" ] && [ ! -d "$interop/node_modules" ]; then
+  echo "test-deps: npm install in $interop"
+  if [ -f "$interop/package-lock.json" ]; then
+    (cd "$interop" && npm ci --no-audit --no-fund --loglevel=error)
+  else
+    (cd "$interop" && npm install --no-audit --no-fund --loglevel=error)
+  fi
+fi
