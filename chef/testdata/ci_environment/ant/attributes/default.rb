@@ -1,0 +1,2 @@
+default["ant"]["version"] = "1.0"
+default["ant"]["user"] = "travis"

@@ -1,0 +1,2 @@
+#!/bin/sh
+export ANT_HOME=/usr/local/ant

@@ -1,0 +1,16 @@
+maintainer       "Travis CI Development Team"
+maintainer_email "michael@travis-ci.org"
+license          "Apache 2.0"
+description      "Installs/Configures ant"
+long_description IO.read(File.join(File.dirname(__FILE__), 'README.md'))
+version          "1.0.0"
+
+depends "java"
+recommends "logrotate"
+suggests "monit"
+
+%w{ ubuntu debian }.each do |os|
+  supports os
+end
+
+recipe "ant", "Installs ant"

@@ -1,0 +1,2 @@
+default["apt"]["version"] = "2.1"
+default["apt"]["user"] = "travis"

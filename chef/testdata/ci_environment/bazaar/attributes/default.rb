@@ -1,0 +1,2 @@
+default["bazaar"]["version"] = "3.2"
+default["bazaar"]["user"] = "travis"

@@ -1,0 +1,2 @@
+default["build-essential"]["version"] = "1.3"
+default["build-essential"]["user"] = "travis"

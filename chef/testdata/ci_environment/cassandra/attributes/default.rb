@@ -1,0 +1,2 @@
+default["cassandra"]["version"] = "2.4"
+default["cassandra"]["user"] = "travis"

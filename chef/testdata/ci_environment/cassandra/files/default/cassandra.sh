@@ -1,0 +1,2 @@
+#!/bin/sh
+export CASSANDRA_HOME=/usr/local/cassandra

@@ -1,0 +1,15 @@
+maintainer       "Travis CI Development Team"
+maintainer_email "michael@travis-ci.org"
+license          "Apache 2.0"
+description      "Installs/Configures cassandra"
+long_description IO.read(File.join(File.dirname(__FILE__), 'README.md'))
+version          "1.0.4"
+
+depends "java"
+depends 'apt', '>= 0.1'  # older versions lack the LWRP
+
+%w{ ubuntu debian }.each do |os|
+  supports os
+end
+
+recipe "cassandra", "Installs cassandra"

@@ -1,0 +1,2 @@
+default["chromium"]["version"] = "3.5"
+default["chromium"]["user"] = "travis"

@@ -1,0 +1,2 @@
+default["clisp"]["version"] = "1.6"
+default["clisp"]["user"] = "travis"

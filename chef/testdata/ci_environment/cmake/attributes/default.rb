@@ -1,0 +1,2 @@
+default["cmake"]["version"] = "2.7"
+default["cmake"]["user"] = "travis"

@@ -1,0 +1,2 @@
+default["composer"]["version"] = "3.8"
+default["composer"]["user"] = "travis"

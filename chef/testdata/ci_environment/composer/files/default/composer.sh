@@ -1,0 +1,2 @@
+#!/bin/sh
+export COMPOSER_HOME=/usr/local/composer

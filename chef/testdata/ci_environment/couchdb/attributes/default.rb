@@ -1,0 +1,2 @@
+default["couchdb"]["version"] = "1.9"
+default["couchdb"]["user"] = "travis"

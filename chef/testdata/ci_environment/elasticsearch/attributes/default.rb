@@ -1,0 +1,2 @@
+default["elasticsearch"]["version"] = "2.10"
+default["elasticsearch"]["user"] = "travis"

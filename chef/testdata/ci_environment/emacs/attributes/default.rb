@@ -1,0 +1,2 @@
+default["emacs"]["version"] = "3.11"
+default["emacs"]["user"] = "travis"

@@ -1,0 +1,2 @@
+default["erlang"]["version"] = "1.12"
+default["erlang"]["user"] = "travis"

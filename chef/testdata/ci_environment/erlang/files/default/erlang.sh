@@ -1,0 +1,2 @@
+#!/bin/sh
+export ERLANG_HOME=/usr/local/erlang

@@ -1,0 +1,2 @@
+default["firebird"]["version"] = "2.13"
+default["firebird"]["user"] = "travis"

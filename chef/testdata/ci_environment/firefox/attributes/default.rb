@@ -1,0 +1,2 @@
+default["firefox"]["version"] = "3.14"
+default["firefox"]["user"] = "travis"

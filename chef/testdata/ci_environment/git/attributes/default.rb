@@ -1,0 +1,2 @@
+default["git"]["version"] = "1.15"
+default["git"]["user"] = "travis"

@@ -1,0 +1,2 @@
+default["golang"]["version"] = "2.16"
+default["golang"]["user"] = "travis"

@@ -1,0 +1,2 @@
+#!/bin/sh
+export GOLANG_HOME=/usr/local/golang

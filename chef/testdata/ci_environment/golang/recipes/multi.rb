@@ -1,0 +1,8 @@
+#
+# Cookbook Name:: golang
+# Recipe:: multi
+#
+# Copyright 2012, Travis CI Development Team
+#
+
+package "golang-multi"

@@ -1,0 +1,2 @@
+default["gradle"]["version"] = "3.17"
+default["gradle"]["user"] = "travis"

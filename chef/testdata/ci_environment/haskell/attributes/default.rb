@@ -1,0 +1,2 @@
+default["haskell"]["version"] = "1.18"
+default["haskell"]["user"] = "travis"

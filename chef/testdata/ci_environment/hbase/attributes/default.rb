@@ -1,0 +1,2 @@
+default["hbase"]["version"] = "2.19"
+default["hbase"]["user"] = "travis"

@@ -1,0 +1,2 @@
+default["htop"]["version"] = "3.20"
+default["htop"]["user"] = "travis"

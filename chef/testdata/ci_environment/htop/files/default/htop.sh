@@ -1,0 +1,2 @@
+#!/bin/sh
+export HTOP_HOME=/usr/local/htop

@@ -1,0 +1,2 @@
+default["imagemagick"]["version"] = "1.21"
+default["imagemagick"]["user"] = "travis"

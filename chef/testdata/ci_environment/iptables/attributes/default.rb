@@ -1,0 +1,2 @@
+default["iptables"]["version"] = "2.22"
+default["iptables"]["user"] = "travis"

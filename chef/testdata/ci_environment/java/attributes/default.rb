@@ -1,0 +1,2 @@
+default["java"]["version"] = "3.23"
+default["java"]["user"] = "travis"

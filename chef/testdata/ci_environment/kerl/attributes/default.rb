@@ -1,0 +1,2 @@
+default["kerl"]["version"] = "1.24"
+default["kerl"]["user"] = "travis"

@@ -1,0 +1,2 @@
+#!/bin/sh
+export KERL_HOME=/usr/local/kerl

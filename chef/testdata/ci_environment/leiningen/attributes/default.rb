@@ -1,0 +1,2 @@
+default["leiningen"]["version"] = "2.25"
+default["leiningen"]["user"] = "travis"

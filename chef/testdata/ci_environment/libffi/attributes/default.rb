@@ -1,0 +1,2 @@
+default["libffi"]["version"] = "3.26"
+default["libffi"]["user"] = "travis"

@@ -1,0 +1,10 @@
+#
+# Cookbook Name:: libffi
+# Recipe:: default
+#
+# Copyright 2012, Travis CI Development Team
+#
+
+package "libffi" do
+  action :install
+end

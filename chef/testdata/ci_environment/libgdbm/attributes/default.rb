@@ -1,0 +1,2 @@
+default["libgdbm"]["version"] = "1.27"
+default["libgdbm"]["user"] = "travis"

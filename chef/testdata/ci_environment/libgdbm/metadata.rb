@@ -1,0 +1,13 @@
+maintainer       "Travis CI Development Team"
+maintainer_email "michael@travis-ci.org"
+license          "Apache 2.0"
+description      "Installs/Configures libgdbm"
+long_description IO.read(File.join(File.dirname(__FILE__), 'README.md'))
+version          "1.3.7"
+
+
+%w{ ubuntu debian }.each do |os|
+  supports os
+end
+
+recipe "libgdbm", "Installs libgdbm"

@@ -1,0 +1,2 @@
+default["libncurses"]["version"] = "2.28"
+default["libncurses"]["user"] = "travis"

@@ -1,0 +1,2 @@
+#!/bin/sh
+export LIBNCURSES_HOME=/usr/local/libncurses

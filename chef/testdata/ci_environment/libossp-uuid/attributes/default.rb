@@ -1,0 +1,2 @@
+default["libossp-uuid"]["version"] = "3.29"
+default["libossp-uuid"]["user"] = "travis"

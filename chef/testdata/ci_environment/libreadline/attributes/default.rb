@@ -1,0 +1,2 @@
+default["libreadline"]["version"] = "2.31"
+default["libreadline"]["user"] = "travis"

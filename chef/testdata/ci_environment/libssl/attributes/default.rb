@@ -1,0 +1,2 @@
+default["libssl"]["version"] = "3.32"
+default["libssl"]["user"] = "travis"

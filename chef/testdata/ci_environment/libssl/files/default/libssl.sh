@@ -1,0 +1,2 @@
+#!/bin/sh
+export LIBSSL_HOME=/usr/local/libssl

@@ -1,0 +1,2 @@
+default["libxml"]["version"] = "2.34"
+default["libxml"]["user"] = "travis"

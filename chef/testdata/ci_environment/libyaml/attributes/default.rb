@@ -1,0 +1,2 @@
+default["libyaml"]["version"] = "3.35"
+default["libyaml"]["user"] = "travis"

@@ -1,0 +1,2 @@
+default["lighttpd"]["version"] = "1.36"
+default["lighttpd"]["user"] = "travis"

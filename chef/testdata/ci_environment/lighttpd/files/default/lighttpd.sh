@@ -1,0 +1,2 @@
+#!/bin/sh
+export LIGHTTPD_HOME=/usr/local/lighttpd

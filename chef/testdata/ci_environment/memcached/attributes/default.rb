@@ -1,0 +1,2 @@
+default["memcached"]["version"] = "3.38"
+default["memcached"]["user"] = "travis"

@@ -1,0 +1,2 @@
+default["mercurial"]["version"] = "1.39"
+default["mercurial"]["user"] = "travis"

@@ -1,0 +1,2 @@
+default["mingw32"]["version"] = "2.40"
+default["mingw32"]["user"] = "travis"

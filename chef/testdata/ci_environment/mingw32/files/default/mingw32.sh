@@ -1,0 +1,2 @@
+#!/bin/sh
+export MINGW32_HOME=/usr/local/mingw32

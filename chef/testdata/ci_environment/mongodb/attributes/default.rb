@@ -1,0 +1,2 @@
+default["mongodb"]["version"] = "3.41"
+default["mongodb"]["user"] = "travis"

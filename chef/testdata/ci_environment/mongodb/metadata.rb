@@ -1,0 +1,14 @@
+maintainer       "Travis CI Development Team"
+maintainer_email "michael@travis-ci.org"
+license          "Apache 2.0"
+description      "Installs/Configures mongodb"
+long_description IO.read(File.join(File.dirname(__FILE__), 'README.md'))
+version          "1.1.1"
+
+depends "apt"
+
+%w{ ubuntu debian }.each do |os|
+  supports os
+end
+
+recipe "mongodb", "Installs mongodb"

@@ -1,0 +1,2 @@
+default["mysql"]["version"] = "1.42"
+default["mysql"]["user"] = "travis"

@@ -1,0 +1,14 @@
+maintainer       "Travis CI Development Team"
+maintainer_email "michael@travis-ci.org"
+license          "Apache 2.0"
+description      "Installs/Configures neo4j-server"
+long_description IO.read(File.join(File.dirname(__FILE__), 'README.md'))
+version          "1.3.3"
+
+depends "java"
+
+%w{ ubuntu debian }.each do |os|
+  supports os
+end
+
+recipe "neo4j-server", "Installs neo4j-server"

@@ -1,0 +1,2 @@
+default["networking_basic"]["version"] = "3.44"
+default["networking_basic"]["user"] = "travis"

@@ -1,0 +1,2 @@
+#!/bin/sh
+export NETWORKING_BASIC_HOME=/usr/local/networking_basic

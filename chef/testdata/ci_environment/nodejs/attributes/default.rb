@@ -1,0 +1,2 @@
+default["nodejs"]["version"] = "1.45"
+default["nodejs"]["user"] = "travis"

@@ -1,0 +1,2 @@
+default["openssl"]["version"] = "2.46"
+default["openssl"]["user"] = "travis"

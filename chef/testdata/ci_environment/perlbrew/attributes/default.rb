@@ -1,0 +1,2 @@
+default["perlbrew"]["version"] = "3.47"
+default["perlbrew"]["user"] = "travis"

@@ -1,0 +1,2 @@
+default["phantomjs"]["version"] = "1.48"
+default["phantomjs"]["user"] = "travis"

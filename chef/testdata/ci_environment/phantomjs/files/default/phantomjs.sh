@@ -1,0 +1,2 @@
+#!/bin/sh
+export PHANTOMJS_HOME=/usr/local/phantomjs

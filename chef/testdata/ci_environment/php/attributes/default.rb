@@ -1,0 +1,2 @@
+default["php"]["version"] = "2.49"
+default["php"]["user"] = "travis"

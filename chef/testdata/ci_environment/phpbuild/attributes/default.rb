@@ -1,0 +1,2 @@
+default["phpbuild"]["version"] = "3.50"
+default["phpbuild"]["user"] = "travis"

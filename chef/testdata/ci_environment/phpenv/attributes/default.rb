@@ -1,0 +1,2 @@
+default["phpenv"]["version"] = "1.51"
+default["phpenv"]["user"] = "travis"

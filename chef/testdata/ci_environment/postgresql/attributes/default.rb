@@ -1,0 +1,2 @@
+default["postgresql"]["version"] = "2.52"
+default["postgresql"]["user"] = "travis"

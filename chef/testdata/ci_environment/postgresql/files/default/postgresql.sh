@@ -1,0 +1,2 @@
+#!/bin/sh
+export POSTGRESQL_HOME=/usr/local/postgresql

@@ -1,0 +1,8 @@
+#
+# Cookbook Name:: postgresql
+# Recipe:: server_debian
+#
+# Copyright 2012, Travis CI Development Team
+#
+
+package "postgresql-server-debian"

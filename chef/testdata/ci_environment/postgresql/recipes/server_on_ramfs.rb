@@ -1,0 +1,8 @@
+#
+# Cookbook Name:: postgresql
+# Recipe:: server_on_ramfs
+#
+# Copyright 2012, Travis CI Development Team
+#
+
+include_recipe "ramfs"

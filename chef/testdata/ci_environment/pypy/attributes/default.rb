@@ -1,0 +1,2 @@
+default["pypy"]["version"] = "3.53"
+default["pypy"]["user"] = "travis"

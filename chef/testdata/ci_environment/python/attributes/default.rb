@@ -1,0 +1,2 @@
+default["python"]["version"] = "1.54"
+default["python"]["user"] = "travis"

@@ -1,0 +1,8 @@
+#
+# Cookbook Name:: python
+# Recipe:: package
+#
+# Copyright 2012, Travis CI Development Team
+#
+
+package "python-package"

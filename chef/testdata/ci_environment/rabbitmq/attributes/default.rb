@@ -1,0 +1,2 @@
+default["rabbitmq"]["version"] = "2.55"
+default["rabbitmq"]["user"] = "travis"

@@ -1,0 +1,2 @@
+default["ragel"]["version"] = "3.56"
+default["ragel"]["user"] = "travis"

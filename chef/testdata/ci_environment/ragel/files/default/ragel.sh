@@ -1,0 +1,2 @@
+#!/bin/sh
+export RAGEL_HOME=/usr/local/ragel

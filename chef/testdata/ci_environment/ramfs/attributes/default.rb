@@ -1,0 +1,2 @@
+default["ramfs"]["version"] = "1.57"
+default["ramfs"]["user"] = "travis"

@@ -1,0 +1,2 @@
+default["rebar"]["version"] = "2.58"
+default["rebar"]["user"] = "travis"

@@ -1,0 +1,2 @@
+default["redis"]["version"] = "3.59"
+default["redis"]["user"] = "travis"

@@ -1,0 +1,2 @@
+default["riak"]["version"] = "1.60"
+default["riak"]["user"] = "travis"

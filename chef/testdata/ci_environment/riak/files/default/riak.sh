@@ -1,0 +1,2 @@
+#!/bin/sh
+export RIAK_HOME=/usr/local/riak

@@ -1,0 +1,2 @@
+default["rvm"]["version"] = "2.61"
+default["rvm"]["user"] = "travis"

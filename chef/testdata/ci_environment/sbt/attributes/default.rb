@@ -1,0 +1,2 @@
+default["sbt"]["version"] = "3.62"
+default["sbt"]["user"] = "travis"

@@ -1,0 +1,2 @@
+default["scons"]["version"] = "1.63"
+default["scons"]["user"] = "travis"

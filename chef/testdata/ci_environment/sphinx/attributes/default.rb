@@ -1,0 +1,2 @@
+default["sphinx"]["version"] = "2.64"
+default["sphinx"]["user"] = "travis"

@@ -1,0 +1,2 @@
+#!/bin/sh
+export SPHINX_HOME=/usr/local/sphinx

@@ -1,0 +1,2 @@
+default["sqlite"]["version"] = "3.65"
+default["sqlite"]["user"] = "travis"

@@ -1,0 +1,2 @@
+default["subversion"]["version"] = "1.66"
+default["subversion"]["user"] = "travis"

@@ -1,0 +1,2 @@
+default["sweeper"]["version"] = "2.67"
+default["sweeper"]["user"] = "travis"

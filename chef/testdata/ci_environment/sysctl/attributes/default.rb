@@ -1,0 +1,2 @@
+default["sysctl"]["version"] = "3.68"
+default["sysctl"]["user"] = "travis"

@@ -1,0 +1,2 @@
+#!/bin/sh
+export SYSCTL_HOME=/usr/local/sysctl

@@ -1,0 +1,2 @@
+default["timezone"]["version"] = "1.69"
+default["timezone"]["user"] = "travis"

@@ -1,0 +1,2 @@
+default["unarchivers"]["version"] = "3.71"
+default["unarchivers"]["user"] = "travis"

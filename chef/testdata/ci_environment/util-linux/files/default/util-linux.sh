@@ -1,0 +1,2 @@
+#!/bin/sh
+export UTIL_LINUX_HOME=/usr/local/util-linux

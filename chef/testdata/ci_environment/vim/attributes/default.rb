@@ -1,0 +1,2 @@
+default["vim"]["version"] = "2.73"
+default["vim"]["user"] = "travis"

@@ -1,0 +1,2 @@
+default["xserver"]["version"] = "3.74"
+default["xserver"]["user"] = "travis"

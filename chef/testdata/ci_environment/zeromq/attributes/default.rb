@@ -1,0 +1,2 @@
+default["zeromq"]["version"] = "1.75"
+default["zeromq"]["user"] = "travis"

@@ -1,0 +1,2 @@
+include_recipe "base"
+log "app applied"

@@ -1,0 +1,2 @@
+log "base applied"
+execute "echo converged > converged.txt"

@@ -1,0 +1,1 @@
+execute "echo $$ > slow.pid; exec sleep 300"

@@ -1,0 +1,1 @@
+default[:apt][:cacher_port] = 3142

@@ -1,0 +1,2 @@
+# Only recipe files are read for includes.
+include_recipe "ghost::library"

@@ -1,0 +1,4 @@
+e = execute "apt-get update" do
+  action :nothing
+end
+e.run_action(:run)

@@ -1,0 +1,1 @@
+depends "cyc-a"

@@ -1,0 +1,2 @@
+version "0.9.0"
+depends "build-essential"

@@ -1,0 +1,1 @@
+include_recipe "java::#{node['java']['install_flavor']}"

@@ -1,0 +1,1 @@
+%w{apt git}.each { |cb| depends cb }

@@ -1,0 +1,2 @@
+version "1.1.0"
+depends "openssl"

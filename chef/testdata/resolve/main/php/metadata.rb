@@ -1,0 +1,2 @@
+depends "build-essential"
+depends "php-build"

@@ -1,0 +1,2 @@
+name "worker"
+run_list "recipe[git]"
