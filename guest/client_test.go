@@ -183,7 +183,7 @@ func TestKeepaliveNoticesADeadServer(t *testing.T) {
 			c := dial(t, cfg)
 			out := newSignalWriter("started")
 			done := make(chan error, 1)
-			go func() { done <- c.Run(context.Background(), "echo started; sleep 300", out, nil) }()
+			go func() { done <- c.Run(context.Background(), "echo started; sleep 30", out, nil) }()
 			waitFor(t, out.seen, 30*time.Second, "command start")
 			if err := s.Signal(tt.sig); err != nil {
 				t.Fatalf("signal sshd: %v", err)
@@ -216,7 +216,7 @@ func TestCloseEndsRunningCommands(t *testing.T) {
 	}
 	out := newSignalWriter("started")
 	done := make(chan error, 1)
-	go func() { done <- c.Run(context.Background(), "echo started; sleep 300", out, nil) }()
+	go func() { done <- c.Run(context.Background(), "echo started; sleep 30", out, nil) }()
 	waitFor(t, out.seen, 30*time.Second, "command start")
 	if err := c.Close(); err != nil {
 		t.Errorf("Close: %v", err)
