@@ -1,0 +1,2 @@
+# build-essential::default: example recipe. Under the simulator the chef-solo stand-in checks it exists and records it.
+package "build-essential"

@@ -1,0 +1,1 @@
+default[:nodejs][:version] = "0.4.12"

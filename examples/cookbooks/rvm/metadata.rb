@@ -1,0 +1,6 @@
+maintainer       "fleet agent examples"
+license          "Apache 2.0"
+description      "Installs rvm (example cookbook for fleet.hcl.example and the demo)"
+version          "0.1.0"
+depends "build-essential"
+depends "git"

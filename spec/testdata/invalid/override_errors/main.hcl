@@ -1,0 +1,9 @@
+box "lucid32" {
+  version = "2.1.0"
+  url     = "file:lucid32.box"
+}
+
+pool "ruby" {
+  box = "lucid32"
+  vms = 2
+}
