@@ -1,0 +1,165 @@
+// Package redistest starts a real, throw-away redis-server for tests.
+//
+// The server is Debian's /usr/bin/redis-server (or the first redis-server on
+// PATH), bound to 127.0.0.1 on a free port, with persistence disabled and its
+// working directory in the test's temp dir. It is killed in t.Cleanup. A test
+// is skipped, with a message that says why, only when no redis-server binary
+// can be found; a binary that exists but fails to start fails the test.
+package redistest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// DefaultBinary is where Debian's redis-server package installs the server.
+const DefaultBinary = "/usr/bin/redis-server"
+
+// Server is one running redis-server owned by a test.
+type Server struct {
+	// Addr is the server's host:port on 127.0.0.1.
+	Addr string
+	// URL is a redis:// URL for Addr, database 0.
+	URL string
+	// Dir is the server's working directory; redis.log is written there.
+	Dir string
+}
+
+// Binary returns the path of the redis-server binary, or "" when none exists.
+func Binary() string {
+	if p := os.Getenv("REDIS_SERVER"); p != "" {
+		return p
+	}
+	if _, err := os.Stat(DefaultBinary); err == nil {
+		return DefaultBinary
+	}
+	if p, err := exec.LookPath("redis-server"); err == nil {
+		return p
+	}
+	return ""
+}
+
+// Start starts a redis-server for tb and waits until it answers PING.
+func Start(tb testing.TB) *Server {
+	tb.Helper()
+	bin := Binary()
+	if bin == "" {
+		tb.Skip("redistest: no redis-server found at " + DefaultBinary +
+			" or on PATH; install Debian's redis-server package (apt-get install redis-server)")
+	}
+	dir := tb.TempDir()
+	var lastErr error
+	// A free port can be taken by someone else between probing and binding,
+	// so a failed start is retried on a fresh port a few times.
+	for range 5 {
+		port, err := freePort()
+		if err != nil {
+			tb.Fatalf("redistest: find free port: %v", err)
+		}
+		s, err := start(tb, bin, dir, port)
+		if err == nil {
+			return s
+		}
+		lastErr = err
+	}
+	tb.Fatalf("redistest: start %s: %v", bin, lastErr)
+	return nil
+}
+
+func start(tb testing.TB, bin, dir string, port int) (*Server, error) {
+	logPath := filepath.Join(dir, "redis.log")
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open log: %w", err)
+	}
+	defer logFile.Close()
+	cmd := exec.Command(bin,
+		"--port", strconv.Itoa(port),
+		"--bind", "127.0.0.1",
+		"--save", "",
+		"--appendonly", "no",
+		"--daemonize", "no",
+		"--dir", dir,
+	)
+	// The server must not inherit the test's stdout/stderr: go test would
+	// wait on the pipe.
+	cmd.Stdout = logFile
+	cmd.Stderr = logFile
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("exec: %w", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	stop := func() {
+		_ = cmd.Process.Kill()
+		<-exited
+	}
+
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: time.Second})
+	defer rdb.Close()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		err := rdb.Ping(ctx).Err()
+		cancel()
+		if err == nil {
+			break
+		}
+		select {
+		case werr := <-exited:
+			exited <- werr
+			log, _ := os.ReadFile(logPath)
+			stop()
+			return nil, fmt.Errorf("redis-server exited (%v): %s", werr, lastLines(log, 5))
+		default:
+		}
+		if time.Now().After(deadline) {
+			stop()
+			return nil, errors.New("redis-server did not answer PING within 15s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	tb.Cleanup(stop)
+	return &Server{Addr: addr, URL: "redis://" + addr + "/0", Dir: dir}, nil
+}
+
+// Client returns a go-redis client for s that is closed in tb's cleanup.
+func (s *Server) Client(tb testing.TB) *redis.Client {
+	tb.Helper()
+	c := redis.NewClient(&redis.Options{Addr: s.Addr})
+	tb.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func lastLines(b []byte, n int) string {
+	lines := 0
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] == '\n' {
+			lines++
+			if lines > n {
+				return string(b[i+1:])
+			}
+		}
+	}
+	return string(b)
+}

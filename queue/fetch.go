@@ -1,0 +1,222 @@
+// This file is reliable fetch: a payload moves atomically from the head of
+// queue:<name> into the slot's processing list, queues tried in order. The
+// hot loop is Slot.Fetch: one script call (pause check + ordered LMOVE), then
+// one BLMOVE with a short block on the first queue.
+
+package queue
+
+import (
+	"context"
+	"crypto/sha1"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// ErrDraining is returned by Fetch once the slot has been told to drain.
+var ErrDraining = errors.New("queue: slot is draining")
+
+// ErrBusy is returned by Fetch while the slot still holds a job.
+var ErrBusy = errors.New("queue: slot already holds a job")
+
+// tryFetch checks the pause flags, then LMOVEs the head of the first
+// non-empty queue into its processing list. KEYS: pause-all-workers, host
+// pause, then queue/processing pairs. Returns {-1} when paused, {0} when all
+// queues are empty, {i, payload} for the i-th (1-based) queue.
+var tryFetch = redis.NewScript(`
+local all = redis.call('GET', KEYS[1])
+if all and string.lower(string.gsub(all, '^%s*(.-)%s*$', '%1')) == 'true' then return {-1} end
+if redis.call('EXISTS', KEYS[2]) == 1 then return {-1} end
+for i = 3, #KEYS, 2 do
+  local v = redis.call('LMOVE', KEYS[i], KEYS[i+1], 'LEFT', 'RIGHT')
+  if v then return {(i-1)/2, v} end
+end
+return {0}
+`)
+
+// Fetch blocks until a job is available on one of the slot's queues, the
+// slot is drained (ErrDraining), or ctx ends (ctx.Err()). A payload that
+// cannot be parsed is moved to Resque's failed list with the reason, and
+// Fetch goes on waiting. While the host is paused Fetch waits.
+func (s *Slot) Fetch(ctx context.Context) (*Job, error) {
+	s.mu.Lock()
+	busy := s.current != nil
+	s.mu.Unlock()
+	if busy {
+		return nil, ErrBusy
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if s.isDraining() {
+			return nil, ErrDraining
+		}
+		raw, qi, paused, err := s.take(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, err
+		}
+		if paused {
+			if err := s.waitPaused(ctx); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if raw == nil {
+			continue
+		}
+		q := s.queues[qi]
+		if s.isDraining() {
+			// Drain arrived while blocked: hand the job back untouched.
+			if err := s.unmove(ctx, q, raw); err != nil {
+				return nil, err
+			}
+			return nil, ErrDraining
+		}
+		job, err := s.begin(ctx, q, raw)
+		if err != nil {
+			var perr *PayloadError
+			if errors.As(err, &perr) {
+				continue
+			}
+			return nil, err
+		}
+		return job, nil
+	}
+}
+
+// take returns the next payload and the index of its queue, or nil after
+// the block time passes with nothing to do.
+func (s *Slot) take(ctx context.Context) (raw []byte, qi int, paused bool, err error) {
+	k := s.c.keys
+	ks := make([]string, 0, 2+2*len(s.queues))
+	ks = append(ks, k.pauseAll(), k.pauseHost(s.c.cfg.Host))
+	for _, q := range s.queues {
+		ks = append(ks, k.queue(q), k.processing(s.id, q))
+	}
+	res, err := tryFetch.Run(ctx, s.c.rdb, ks).Slice()
+	if err != nil {
+		return nil, 0, false, fmt.Errorf("fetch %s: %w", s.id, err)
+	}
+	switch n, _ := res[0].(int64); {
+	case n < 0:
+		return nil, 0, true, nil
+	case n > 0:
+		str, _ := res[1].(string)
+		return []byte(str), int(n) - 1, false, nil
+	}
+	v, err := s.c.rdb.BLMove(ctx, k.queue(s.queues[0]), k.processing(s.id, s.queues[0]),
+		"LEFT", "RIGHT", s.c.cfg.FetchBlock).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, 0, false, nil
+	}
+	if err != nil {
+		return nil, 0, false, fmt.Errorf("fetch %s: blmove: %w", s.id, err)
+	}
+	return []byte(v), 0, false, nil
+}
+
+func (s *Slot) waitPaused(ctx context.Context) error {
+	t := time.NewTimer(s.c.cfg.FetchBlock)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// unmove puts a payload taken from q back at the head of q.
+func (s *Slot) unmove(ctx context.Context, q string, raw []byte) error {
+	k := s.c.keys
+	_, err := s.c.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.LRem(ctx, k.processing(s.id, q), 1, raw)
+		p.LPush(ctx, k.queue(q), raw)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("put back job on %s: %w", q, err)
+	}
+	return nil
+}
+
+// begin parses a fetched payload and records that the slot works on it.
+// An invalid payload is failed and its *PayloadError returned.
+func (s *Slot) begin(ctx context.Context, q string, raw []byte) (*Job, error) {
+	k := s.c.keys
+	sum := payloadSum(raw)
+	recovered, err := s.c.rdb.HGet(ctx, k.attempts(), sum).Int()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("fetch %s: attempts: %w", s.id, err)
+	}
+	args, perr := Parse(raw)
+	job := &Job{Args: args, Queue: q, Raw: raw, Attempt: recovered + 1}
+	if perr != nil {
+		s.c.log.Warn("invalid_payload", "worker", s.id, "queue", q, "err", perr)
+		job.ID = looseID(raw)
+		if err := s.finish(ctx, job, Result{State: StateErrored, Err: perr}); err != nil {
+			return nil, err
+		}
+		return nil, perr
+	}
+	record, err := marshalCompact(struct {
+		Queue   string          `json:"queue"`
+		RunAt   string          `json:"run_at"`
+		Payload json.RawMessage `json:"payload"`
+		Worker  string          `json:"worker"`
+	}{q, time.Now().UTC().Format(time.RFC3339), raw, s.name})
+	if err != nil {
+		return nil, fmt.Errorf("fetch %s: working-on record: %w", s.id, err)
+	}
+	now := time.Now().UTC().Format(time.RFC3339Nano)
+	_, err = s.c.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, k.worker(s.id), record, 0)
+		p.HDel(ctx, k.job(args.ID), "exit_code", "finished_at", "error")
+		p.HSet(ctx, k.job(args.ID),
+			"id", args.ID, "state", string(StateStarted), "queue", q,
+			"worker", s.id, "host", s.c.cfg.Host, "started_at", now,
+			"attempt", strconv.Itoa(job.Attempt))
+		p.Persist(ctx, k.job(args.ID))
+		p.Persist(ctx, k.log(args.ID))
+		p.Persist(ctx, k.logSeq(args.ID))
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("fetch %s: start job %s: %w", s.id, args.ID, err)
+	}
+	s.mu.Lock()
+	s.current = job
+	s.mu.Unlock()
+	s.c.log.Info("job_fetched", "worker", s.id, "job_id", args.ID, "queue", q, "attempt", job.Attempt)
+	return job, nil
+}
+
+// payloadSum names a payload in the attempts hash.
+func payloadSum(raw []byte) string {
+	h := sha1.Sum(raw)
+	return hex.EncodeToString(h[:])
+}
+
+// looseID digs args[0].id out of a payload that failed validation, so the
+// job's record can still say why it errored. It returns "" when there is
+// no usable id.
+func looseID(raw []byte) string {
+	var p struct {
+		Args []struct {
+			ID string `json:"id"`
+		} `json:"args"`
+	}
+	if json.Unmarshal(raw, &p) != nil || len(p.Args) == 0 || !idRe.MatchString(p.Args[0].ID) {
+		return ""
+	}
+	return p.Args[0].ID
+}

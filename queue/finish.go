@@ -1,0 +1,251 @@
+// This file ends a job: the result record, Resque's counters and failure
+// record, and the removal from the processing list, all in one MULTI/EXEC.
+// It also holds requeue and drain, the other ways a slot lets go of a job.
+
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// State is a job's state in fleet:job:<id>.
+type State string
+
+// Job states. Passed, Failed, Errored and Canceled are terminal.
+const (
+	StateQueued   State = "queued"
+	StateStarted  State = "started"
+	StatePassed   State = "passed"   // the script exited 0
+	StateFailed   State = "failed"   // the script exited non-zero: the build's verdict
+	StateErrored  State = "errored"  // the job could not be run; it goes to Resque's failed list
+	StateCanceled State = "canceled" // someone canceled it
+)
+
+// Terminal reports whether no further change follows s.
+func (s State) Terminal() bool {
+	switch s {
+	case StatePassed, StateFailed, StateErrored, StateCanceled:
+		return true
+	}
+	return false
+}
+
+// Result is how a job ended.
+type Result struct {
+	// State is one of the terminal states.
+	State State
+	// ExitCode is the script's exit status (passed/failed).
+	ExitCode int
+	// Err explains an errored or canceled job. For errored jobs it becomes
+	// the Resque failure's "error"; if it has an Exception() string method
+	// that names the failure's "exception".
+	Err error
+}
+
+// resqueTimeLayout is Ruby's "%Y/%m/%d %H:%M:%S %Z", the failed_at format.
+const resqueTimeLayout = "2006/01/02 15:04:05 MST"
+
+// Finish records the job's result and releases it. An errored result is
+// also pushed to Resque's failed list, so resque-web and node-resque can
+// retry it.
+func (s *Slot) Finish(ctx context.Context, job *Job, r Result) error {
+	if !r.State.Terminal() {
+		return fmt.Errorf("finish job %s: state %q is not terminal", job.ID, r.State)
+	}
+	s.mu.Lock()
+	held := s.current == job
+	s.mu.Unlock()
+	if !held {
+		return fmt.Errorf("finish job %s: not held by %s", job.ID, s.id)
+	}
+	return s.finish(ctx, job, r)
+}
+
+// Fail records job as errored with cause and pushes it to Resque's failed
+// list. It is Finish with StateErrored.
+func (s *Slot) Fail(ctx context.Context, job *Job, cause error) error {
+	return s.Finish(ctx, job, Result{State: StateErrored, Err: cause})
+}
+
+func (s *Slot) finish(ctx context.Context, job *Job, r Result) error {
+	k := s.c.keys
+	var failure []byte
+	if r.State == StateErrored {
+		var err error
+		failure, err = failureRecord(job.Raw, r.Err, s.id, job.Queue, time.Now())
+		if err != nil {
+			return fmt.Errorf("finish job %s: %w", job.ID, err)
+		}
+	}
+	errText := ""
+	if r.Err != nil {
+		errText = r.Err.Error()
+	}
+	var lrem *redis.IntCmd
+	_, err := s.c.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		lrem = p.LRem(ctx, k.processing(s.id, job.Queue), 1, job.Raw)
+		p.Del(ctx, k.worker(s.id))
+		p.Incr(ctx, k.stat("processed"))
+		p.Incr(ctx, k.processedBy(s.id))
+		if failure != nil {
+			p.RPush(ctx, k.failed(), failure)
+			p.Incr(ctx, k.stat("failed"))
+			p.Incr(ctx, k.failedBy(s.id))
+		}
+		p.HDel(ctx, k.attempts(), payloadSum(job.Raw))
+		if job.ID != "" {
+			p.HSet(ctx, k.job(job.ID), "id", job.ID, "state", string(r.State),
+				"exit_code", strconv.Itoa(r.ExitCode), "error", errText,
+				"worker", s.id, "host", s.c.cfg.Host, "queue", job.Queue,
+				"attempt", strconv.Itoa(job.Attempt),
+				"finished_at", time.Now().UTC().Format(time.RFC3339Nano))
+			for _, key := range []string{k.job(job.ID), k.log(job.ID), k.logSeq(job.ID)} {
+				p.Expire(ctx, key, s.c.cfg.Retention)
+			}
+			p.Publish(ctx, k.logChannel(job.ID), endMarker+string(r.State))
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("finish job %s: %w", job.ID, err)
+	}
+	s.release(job)
+	if lrem.Val() == 0 {
+		// Someone recovered the job while we ran it (our heartbeat expired):
+		// it may run again elsewhere.
+		s.c.log.Warn("job_not_in_processing_list", "worker", s.id, "job_id", job.ID)
+	}
+	s.c.log.Info("job_finished", "worker", s.id, "job_id", job.ID, "state", string(r.State),
+		"exit_code", r.ExitCode)
+	return nil
+}
+
+// failureRecord builds a Resque failure in the exact shape Ruby Resque
+// writes (failure/redis.rb), compact and without HTML escaping so that
+// node-resque's removeFailed (LREM of JSON.stringify) matches it.
+func failureRecord(raw []byte, cause error, worker, queue string, at time.Time) ([]byte, error) {
+	payload := json.RawMessage(raw)
+	if !json.Valid(raw) {
+		// Resque stores the decoded payload; a payload that is not JSON is
+		// kept as a string so the record stays valid JSON.
+		b, _ := json.Marshal(string(raw))
+		payload = b
+	}
+	exception, msg := "Fleet::JobError", "unknown error"
+	if cause != nil {
+		msg = cause.Error()
+		var ex interface{ Exception() string }
+		if errors.As(cause, &ex) {
+			exception = ex.Exception()
+		}
+	}
+	return marshalCompact(struct {
+		FailedAt  string          `json:"failed_at"`
+		Payload   json.RawMessage `json:"payload"`
+		Exception string          `json:"exception"`
+		Error     string          `json:"error"`
+		Backtrace []string        `json:"backtrace"`
+		Worker    string          `json:"worker"`
+		Queue     string          `json:"queue"`
+	}{at.UTC().Format(resqueTimeLayout), payload, exception, msg, []string{}, worker, queue})
+}
+
+// Requeue hands job back to the head of its queue, for a job the slot could
+// not run (the VM went bad before the script started). It counts as an
+// attempt: a job requeued MaxAttempts times goes to failed as a poison job.
+func (s *Slot) Requeue(ctx context.Context, job *Job) error {
+	s.mu.Lock()
+	held := s.current == job
+	s.mu.Unlock()
+	if !held {
+		return fmt.Errorf("requeue job %s: not held by %s", job.ID, s.id)
+	}
+	out, err := s.c.requeueOne(ctx, s.id, job.Queue, job.Raw)
+	if err != nil {
+		return fmt.Errorf("requeue job %s: %w", job.ID, err)
+	}
+	if err := s.c.rdb.Del(ctx, s.c.keys.worker(s.id)).Err(); err != nil {
+		return fmt.Errorf("requeue job %s: %w", job.ID, err)
+	}
+	s.release(job)
+	s.c.log.Info("job_requeued", "worker", s.id, "job_id", job.ID, "outcome", out.String())
+	return nil
+}
+
+// putBack returns a held job to the head of its queue without counting an
+// attempt.
+func (s *Slot) putBack(ctx context.Context, job *Job) error {
+	k := s.c.keys
+	_, err := s.c.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.LRem(ctx, k.processing(s.id, job.Queue), 1, job.Raw)
+		p.LPush(ctx, k.queue(job.Queue), job.Raw)
+		p.Del(ctx, k.worker(s.id))
+		if job.ID != "" {
+			p.HSet(ctx, k.job(job.ID), "state", string(StateQueued))
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("put back job %s: %w", job.ID, err)
+	}
+	s.release(job)
+	return nil
+}
+
+func (s *Slot) release(job *Job) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.current == job {
+		s.current = nil
+	}
+	if s.draining && s.current == nil && s.idle != nil {
+		select {
+		case <-s.idle:
+		default:
+			close(s.idle)
+		}
+	}
+}
+
+// Current returns the job the slot holds, or nil.
+func (s *Slot) Current() *Job {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.current
+}
+
+// Drain stops the slot fetching: Fetch returns ErrDraining from now on. The
+// returned channel is closed once the slot holds no job.
+func (s *Slot) Drain() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.draining {
+		s.draining = true
+		s.idle = make(chan struct{})
+		if s.current == nil {
+			close(s.idle)
+		}
+	}
+	return s.idle
+}
+
+// Undrain lets the slot fetch again.
+func (s *Slot) Undrain() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.draining = false
+	s.idle = nil
+}
+
+func (s *Slot) isDraining() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.draining
+}
