@@ -1,0 +1,94 @@
+// The human view of a plan: one line per action with a Terraform-like mark, the target and
+// the reason, then a summary line. Colour is the caller's choice (terminals only). Tested
+// against testdata/*.golden.
+
+package reconcile
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// ANSI colours of the marks.
+const (
+	ansiReset  = "\x1b[0m"
+	ansiGreen  = "\x1b[32m"
+	ansiYellow = "\x1b[33m"
+	ansiRed    = "\x1b[31m"
+	ansiCyan   = "\x1b[36m"
+	ansiDim    = "\x1b[2m"
+	ansiBold   = "\x1b[1m"
+)
+
+// RenderOptions configure Render.
+type RenderOptions struct {
+	// Color adds ANSI colours; meant for terminals only.
+	Color bool
+}
+
+// Render writes the plan for humans.
+func Render(w io.Writer, p Plan, o RenderOptions) error {
+	paint := func(code, s string) string {
+		if !o.Color || code == "" {
+			return s
+		}
+		return code + s + ansiReset
+	}
+	var b strings.Builder
+	if p.Empty() {
+		fmt.Fprintf(&b, "%s The VMs of %s match the fleet.\n", paint(ansiBold, "No changes."), p.Owner)
+		writeForeign(&b, p)
+		_, err := io.WriteString(w, b.String())
+		return err
+	}
+	fmt.Fprintf(&b, "Plan for %s:\n\n", p.Owner)
+	wKind, wTarget := 0, 0
+	for _, a := range p.Actions {
+		wKind = max(wKind, len(kindWords(a.Kind)))
+		wTarget = max(wTarget, len(a.Target))
+	}
+	for _, a := range p.Actions {
+		mark := fmt.Sprintf("%3s", a.Kind.Symbol())
+		line := fmt.Sprintf("%s %-*s %-*s  %s", paint(markColor(a.Kind), mark), wKind, kindWords(a.Kind), wTarget, a.Target, a.Reason)
+		if a.Waiting != "" {
+			line += paint(ansiDim, " (waiting: "+a.Waiting+")")
+		}
+		b.WriteString(strings.TrimRight(line, " ") + "\n")
+	}
+	s := p.Summary()
+	fmt.Fprintf(&b, "\n%s %d to add, %d to change, %d to replace, %d to destroy", paint(ansiBold, "Plan:"), s.Add, s.Change, s.Replace, s.Destroy)
+	if s.Waiting > 0 {
+		fmt.Fprintf(&b, ", %d waiting", s.Waiting)
+	}
+	b.WriteString(".\n")
+	writeForeign(&b, p)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func writeForeign(b *strings.Builder, p Plan) {
+	switch n := len(p.Foreign); n {
+	case 0:
+	case 1:
+		fmt.Fprintf(b, "1 foreign VM left alone.\n")
+	default:
+		fmt.Fprintf(b, "%d foreign VMs left alone.\n", n)
+	}
+}
+
+// kindWords is the kind as the human view prints it ("create worker").
+func kindWords(k Kind) string { return strings.ReplaceAll(string(k), "_", " ") }
+
+func markColor(k Kind) string {
+	switch k.Symbol() {
+	case "+":
+		return ansiGreen
+	case "~":
+		return ansiYellow
+	case "-/+":
+		return ansiCyan
+	default:
+		return ansiRed
+	}
+}
