@@ -22,6 +22,7 @@ var forbidden = map[string][]string{
 	"queue":        {"vbox/...", "spec/...", "chef/...", "guest/...", "reconcile/...", "sandbox/...", "agent/...", "qemu/..."},
 	"reconcile":    {"queue/...", "sandbox/...", "agent/..."},
 	"sandbox":      {"reconcile/...", "agent/...", "chef/..."},
+	"report":       {"vbox/...", "chef/...", "guest/...", "reconcile/...", "sandbox/...", "agent/...", "qemu/..."},
 }
 
 type listed struct {
