@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the test suites need, only when it is missing: redis-server (queue tests),
-# openssh-server (guest tests run a real sshd), and the node-resque interop test's npm modules.
+# openssh-server (guest tests run a real sshd), git and procps (the sandbox's jobs clone a local
+# repository and diagnose with ps), QEMU and the tools that build the tiny real-VM test guest
+# (scripts/qemu-deps.sh), and the node-resque interop test's npm modules.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,6 +10,8 @@ need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v node >/dev/null 2>&1 || need+=(nodejs npm)
+command -v git >/dev/null 2>&1 || need+=(git)
+command -v ps >/dev/null 2>&1 || need+=(procps)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test-deps: installing ${need[*]} from Debian packages"
   sudo=""
@@ -15,6 +19,8 @@ if [ ${#need[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
+
+scripts/qemu-deps.sh
 
 interop=queue/testdata/interop
 if [ -f "$interop/package.json" ] && [ ! -d "$interop/node_modules" ]; then

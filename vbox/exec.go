@@ -38,6 +38,9 @@ type Config struct {
 	// LockDir holds the host-wide lock files (ports.lock). Default
 	// $TMPDIR/fleet-vbox-locks.
 	LockDir string
+	// OtherPorts, when set, returns the host ports other providers' VMs own (the QEMU
+	// provider's UsedPorts), so AllocateForward never hands one of them out.
+	OtherPorts func(ctx context.Context) (map[int]bool, error)
 	// Retries is how many times a call failing with ErrLocked or ErrTransient is retried.
 	// Default 5; a negative value disables retries.
 	Retries int
@@ -99,10 +102,6 @@ type Driver struct {
 
 	mu  sync.Mutex          // guards vms
 	vms map[string]*vmEntry // per-VM mutation locks, by the identifier callers pass
-
-	// portsLock (capacity 1) serialises AllocateForward inside this process; the flock in
-	// LockDir does it across processes.
-	portsLock chan struct{}
 }
 
 // New returns a Driver for cfg. A nil log discards the driver's debug output.
@@ -116,8 +115,6 @@ func New(cfg Config, log *slog.Logger) *Driver {
 		log:   log,
 		slots: make(chan struct{}, cfg.MaxParallel),
 		vms:   make(map[string]*vmEntry),
-
-		portsLock: make(chan struct{}, 1),
 	}
 	d.run = d.execManage
 	return d

@@ -1,7 +1,7 @@
 package vbox
 
 // This file allocates forwarded host ports. The allocation is a critical section across every
-// process on the host (a file lock in Config.LockDir): read every VM's forwards, pick the
+// process and provider on the host (package ports: a file lock in Config.LockDir): read every VM's forwards, pick the
 // lowest free port of Config.PortRange, add the rule, release. Nothing probes a port by
 // binding it: a stopped VM's forward is not bound but still owns its port.
 
@@ -9,19 +9,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
-	"time"
 
-	"github.com/gofrs/flock"
+	"github.com/fleet-agent/fleet/internal/ports"
 )
 
-// ErrNoFreePort means every port of Config.PortRange is used by some VM's forward.
-var ErrNoFreePort = errors.New("vbox: no free port in range")
-
-// portsLockRetry is how often a waiting allocator retries the host-wide file lock.
-const portsLockRetry = 20 * time.Millisecond
+// ErrNoFreePort means every port of Config.PortRange is used by some VM's forward. It is
+// ports.ErrNoFreePort, shared with the other providers.
+var ErrNoFreePort = ports.ErrNoFreePort
 
 // AllocateForward gives the VM a NAT rule called name from a free host port in
 // Config.PortRange, bound to 127.0.0.1, to guestPort on adapter 1, and returns it. If the VM
@@ -54,15 +49,12 @@ func (d *Driver) AllocateForward(ctx context.Context, vm, name string, guestPort
 			}
 			return fmt.Errorf("rule %s exists to guest port %d: %w", name, f.GuestPort, ErrAlreadyExists)
 		}
-		port := 0
-		for p := lo; p <= hi; p++ {
-			if !used[p] {
-				port = p
-				break
-			}
+		if err := ports.Union(ctx, used, d.cfg.OtherPorts); err != nil {
+			return err
 		}
-		if port == 0 {
-			return fmt.Errorf("%d-%d: %w", lo, hi, ErrNoFreePort)
+		port, err := ports.Pick(lo, hi, used)
+		if err != nil {
+			return err
 		}
 		f := Forward{NIC: 1, Name: name, Proto: "tcp", HostIP: loopback, HostPort: port, GuestPort: guestPort}
 		if err := d.addForward(ctx, vm, target.State, f); err != nil {
@@ -109,28 +101,33 @@ func (d *Driver) usedPorts(ctx context.Context, vm string) (map[int]bool, *VMInf
 	return used, target, nil
 }
 
-// lockPorts takes the in-process and the host-wide allocation locks.
-func (d *Driver) lockPorts(ctx context.Context) (unlock func(), err error) {
-	select {
-	case d.portsLock <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+// UsedPorts returns the host ports of every registered VM's forwards, for another provider's
+// allocator (ports.Used).
+func (d *Driver) UsedPorts(ctx context.Context) (map[int]bool, error) {
+	refs, err := d.List(ctx)
+	if err != nil {
+		return nil, err
 	}
-	if err := os.MkdirAll(d.cfg.LockDir, 0o755); err != nil {
-		<-d.portsLock
-		return nil, fmt.Errorf("lock dir: %w", err)
-	}
-	fl := flock.New(filepath.Join(d.cfg.LockDir, "ports.lock"))
-	ok, err := fl.TryLockContext(ctx, portsLockRetry)
-	if err != nil || !ok {
-		<-d.portsLock
-		if err == nil {
-			err = ctx.Err()
+	used := map[int]bool{}
+	for _, r := range refs {
+		if r.Inaccessible {
+			continue
 		}
-		return nil, fmt.Errorf("lock %s: %w", fl.Path(), err)
+		info, err := d.showInfo(ctx, r.UUID)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range info.Forwards {
+			used[f.HostPort] = true
+		}
 	}
-	return func() {
-		_ = fl.Unlock() // closing the descriptor releases the lock even if this fails
-		<-d.portsLock
-	}, nil
+	return used, nil
+}
+
+// lockPorts takes the host-wide allocation lock shared with every provider (package ports).
+func (d *Driver) lockPorts(ctx context.Context) (unlock func(), err error) {
+	return ports.Lock(ctx, d.cfg.LockDir)
 }

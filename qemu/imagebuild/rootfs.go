@@ -1,0 +1,237 @@
+// The rootfs tree and the images made from it: busybox with a link per applet, dropbear with
+// its libraries, the virtio modules, the boot scripts, root's SSH key, then the gzip cpio
+// initramfs and the ext4 disk converted to qcow2.
+
+package imagebuild
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/crypto/ssh"
+)
+
+const dropbearBin = "/usr/sbin/dropbear"
+
+// initScript is PID 1 of the initramfs: load the virtio modules, then switch to the disk named
+// by root= (or stay on the initramfs without one).
+const initScript = `#!/bin/sh
+export PATH=/sbin:/bin:/usr/sbin:/usr/bin
+mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
+for m in $(cat /etc/modules.load); do insmod /lib/modules/$m 2>/dev/null; done
+root=; for x in $(cat /proc/cmdline); do case $x in root=*) root=${x#root=};; esac; done
+if [ -n "$root" ] && [ -d /newroot ] && ! grep -q ' / ext4 ' /proc/mounts; then
+  i=0; while [ ! -b "$root" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
+  if mount -t ext4 -o rw "$root" /newroot; then
+    for d in proc sys dev; do mount --move /$d /newroot/$d; done
+    exec switch_root /newroot /sbin/init
+  fi
+fi
+exec /sbin/init
+`
+
+const inittab = `::sysinit:/etc/rc
+::respawn:/usr/sbin/dropbear -F -E -s -p 22 -r /etc/dropbear/dropbear_ed25519_host_key -r /etc/dropbear/dropbear_ecdsa_host_key -r /etc/dropbear/dropbear_rsa_host_key
+::shutdown:/bin/umount -a -r
+`
+
+const rcScript = `#!/bin/sh
+grep -q ' /dev/pts ' /proc/mounts || { mkdir -p /dev/pts && mount -t devpts devpts /dev/pts; }
+grep -q ' /run ' /proc/mounts || mount -t tmpfs tmpfs /run
+ip link set lo up; ip link set eth0 up; ip addr add 10.0.2.15/24 dev eth0
+ip route add default via 10.0.2.2; echo 'nameserver 10.0.2.3' > /etc/resolv.conf
+`
+
+// sudoScript stands in for sudo: everything runs as root in this guest, so it drops the
+// options (chef's `sudo -n`) and runs the command.
+const sudoScript = `#!/bin/sh
+while [ $# -gt 0 ] && [ "${1#-}" != "$1" ]; do shift; done
+exec "$@"
+`
+
+// gitScript stands in for git in this network-less test guest: clone makes the target folder,
+// everything else succeeds. Jobs in tests prove the sandbox, not git.
+const gitScript = `#!/bin/sh
+case "$1" in
+clone) for last; do :; done; mkdir -p "$last" && echo "test-image git: cloned into $last" ;;
+esac
+exit 0
+`
+
+// build assembles the image in tmp/out.
+func build(ctx context.Context, opts Options, in *inputs, tmp string) (*Image, error) {
+	k, err := unpackKernel(ctx, in.debPath, filepath.Join(tmp, "kroot"))
+	if err != nil {
+		return nil, err
+	}
+	root := filepath.Join(tmp, "rootfs")
+	out := filepath.Join(tmp, "out")
+	for _, d := range []string{"bin", "sbin", "usr/bin", "usr/sbin", "etc/dropbear", "proc", "sys", "dev", "run",
+		"newroot", "lib/modules", "root/.ssh", "var/lib", "home"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			return nil, err
+		}
+	}
+	if err := os.Mkdir(filepath.Join(root, "tmp"), 0o1777); err != nil {
+		return nil, err
+	}
+	os.Chmod(filepath.Join(root, "tmp"), 0o1777|os.ModeSticky)
+	os.Chmod(filepath.Join(root, "root"), 0o700)
+	os.Chmod(filepath.Join(root, "root/.ssh"), 0o700)
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(opts.Log, "imagebuild: rootfs with kernel %s\n", k.Release)
+	if err := installBusybox(ctx, in.busyboxBin, root); err != nil {
+		return nil, err
+	}
+	copies := map[string]string{dropbearBin: dropbearBin}
+	for _, l := range in.libPaths {
+		copies[l] = l
+	}
+	var names []string
+	for _, m := range k.Modules {
+		copies["/lib/modules/"+filepath.Base(m)] = m
+		names = append(names, filepath.Base(m))
+	}
+	for dst, src := range copies {
+		if err := copyFile(src, filepath.Join(root, dst), 0o755); err != nil {
+			return nil, err
+		}
+	}
+	for dst, f := range opts.Extra {
+		mode := f.Mode
+		if mode == 0 {
+			mode = 0o755
+		}
+		if err := copyFile(f.Src, filepath.Join(root, dst), mode); err != nil {
+			return nil, err
+		}
+	}
+	files := []struct {
+		path, body string
+		mode       os.FileMode
+	}{
+		{"init", initScript, 0o755},
+		{"etc/inittab", inittab, 0o644},
+		{"etc/rc", rcScript, 0o755},
+		{"etc/modules.load", strings.Join(names, "\n") + "\n", 0o644},
+		{"etc/passwd", "root:x:0:0:root:/root:/bin/sh\n", 0o644},
+		{"etc/group", "root:x:0:\n", 0o644},
+		{"etc/shells", "/bin/sh\n", 0o644},
+		{"etc/hostname", "fleet-guest\n", 0o644},
+		{"usr/bin/sudo", sudoScript, 0o755},
+		{"usr/bin/git", gitScript, 0o755},
+	}
+	for _, f := range files {
+		os.Remove(filepath.Join(root, f.path)) // never write through a busybox applet link
+		if err := os.WriteFile(filepath.Join(root, f.path), []byte(f.body), f.mode); err != nil {
+			return nil, err
+		}
+	}
+	pub, err := writeClientKey(filepath.Join(out, KeyFile))
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(root, "root/.ssh/authorized_keys"), pub, 0o600); err != nil {
+		return nil, err
+	}
+	// Every key type dropbear may negotiate: with only an ed25519 key, a client that prefers
+	// RSA (Go's x/crypto/ssh) makes dropbear 2022.83 fail an assertion before auth.
+	for _, typ := range []string{"ed25519", "ecdsa", "rsa"} {
+		if err := run(ctx, "", "dropbearkey", "-t", typ, "-f", filepath.Join(root, "etc/dropbear/dropbear_"+typ+"_host_key")); err != nil {
+			return nil, err
+		}
+	}
+	fmt.Fprintf(opts.Log, "imagebuild: initramfs and disk\n")
+	cpio := fmt.Sprintf("cd %q && find . -print0 | cpio --null -o -H newc -R 0:0 --quiet | gzip -6 > %q", root, filepath.Join(out, InitrdFile))
+	if err := run(ctx, "", "sh", "-c", cpio); err != nil {
+		return nil, err
+	}
+	raw := filepath.Join(tmp, "disk.raw")
+	if err := run(ctx, "", "mke2fs", "-q", "-t", "ext4", "-L", "root", "-E", "root_owner=0:0", "-d", root, raw, "64M"); err != nil {
+		return nil, err
+	}
+	if err := run(ctx, "", "qemu-img", "convert", "-f", "raw", "-O", "qcow2", raw, filepath.Join(out, DiskFile)); err != nil {
+		return nil, err
+	}
+	if err := copyFile(k.Vmlinuz, filepath.Join(out, KernelFile), 0o644); err != nil {
+		return nil, err
+	}
+	return &Image{Cmdline: Cmdline, User: "root", KernelRelease: k.Release}, nil
+}
+
+// installBusybox copies busybox to /bin/busybox and links every applet to it.
+func installBusybox(ctx context.Context, bin, root string) error {
+	if err := copyFile(bin, filepath.Join(root, "bin/busybox"), 0o755); err != nil {
+		return err
+	}
+	out, err := exec.CommandContext(ctx, bin, "--list-full").Output()
+	if err != nil {
+		return fmt.Errorf("busybox --list-full: %w", err)
+	}
+	for _, app := range strings.Fields(string(out)) {
+		dst := filepath.Join(root, app)
+		if app == "bin/busybox" {
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		if err := os.Symlink("/bin/busybox", dst); err != nil && !os.IsExist(err) {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeClientKey writes a new ed25519 private key in OpenSSH form and returns the public half
+// in authorized_keys form.
+func writeClientKey(path string) ([]byte, error) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	block, err := ssh.MarshalPrivateKey(priv, "fleet test image")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path, pem.EncodeToMemory(block), 0o600); err != nil {
+		return nil, err
+	}
+	signer, err := ssh.NewSignerFromKey(priv)
+	if err != nil {
+		return nil, err
+	}
+	return ssh.MarshalAuthorizedKey(signer.PublicKey()), nil
+}
+
+// copyFile copies src (following links) to dst with mode, making dst's folder.
+func copyFile(src, dst string, mode os.FileMode) error {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	os.Remove(dst) // never write through a link
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}

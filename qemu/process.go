@@ -1,0 +1,270 @@
+// The qemu processes: the command line, launching qemu as a child of the provider's own
+// supervisor (never -daemonize: migration to `exec:` fails under it, QEMU-SPIKE.md §5) with
+// stdio in the VM folder, recognising a process by pid and start time, and stopping it.
+
+package qemu
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// launch says how to start a VM's process beyond its facts.
+type launch struct {
+	incoming string // a migration state file to resume from
+	loadvm   string // an internal snapshot to restore at start
+	paused   bool   // -S: wait for `cont`
+}
+
+// args is the qemu command line for the VM in dir.
+func (p *Provider) args(dir string, f *facts, l launch) []string {
+	guest := f.GuestSSH
+	if guest == 0 {
+		guest = 22
+	}
+	a := []string{
+		"-name", f.Name, "-machine", "pc", "-accel", f.Accel,
+		"-m", strconv.Itoa(f.Memory), "-smp", strconv.Itoa(max(f.CPUs, 1)),
+		"-display", "none", "-monitor", "none",
+		"-serial", "file:" + filepath.Join(dir, consoleFile),
+		"-netdev", fmt.Sprintf("user,id=n0,hostfwd=tcp:127.0.0.1:%d-:%d", f.SSHPort, guest),
+		"-device", "virtio-net-pci,netdev=n0", "-device", "virtio-rng-pci",
+		"-drive", "file=" + filepath.Join(dir, diskFile) + ",if=virtio,format=qcow2,cache=unsafe",
+		"-qmp", "unix:" + f.QMP + ",server=on,wait=off",
+	}
+	if f.Kernel != "" {
+		a = append(a, "-kernel", f.Kernel)
+		if f.Initrd != "" {
+			a = append(a, "-initrd", f.Initrd)
+		}
+		if f.Cmdline != "" {
+			a = append(a, "-append", f.Cmdline)
+		}
+	}
+	if l.incoming != "" {
+		a = append(a, "-incoming", "exec:cat "+shellQuote(l.incoming))
+	}
+	if l.loadvm != "" {
+		a = append(a, "-loadvm", l.loadvm)
+	}
+	if l.paused {
+		a = append(a, "-S")
+	}
+	return a
+}
+
+// start launches the VM's qemu as a child process, records its pid and start time in the
+// facts, and waits until its QMP socket answers.
+func (p *Provider) start(ctx context.Context, name string, l launch) (*facts, error) {
+	dir := p.dir(name)
+	f, err := readFacts(dir)
+	if err != nil {
+		return nil, err
+	}
+	f.QMP = qmpPath(dir)
+	os.Remove(f.QMP)
+	if f.Accel == "" {
+		f.Accel = p.accel
+	}
+	out, err := os.OpenFile(filepath.Join(dir, logFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(p.cfg.Binary, p.args(dir, f, l)...)
+	cmd.Dir = dir
+	cmd.Stdout, cmd.Stderr = out, out // never the agent's own stdio
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	p.procMu.Lock()
+	if p.closed {
+		p.procMu.Unlock()
+		out.Close()
+		return nil, errors.New("provider closed")
+	}
+	if err := cmd.Start(); err != nil {
+		p.procMu.Unlock()
+		out.Close()
+		return nil, fmt.Errorf("start qemu: %w", err)
+	}
+	pid := cmd.Process.Pid
+	p.children[pid] = cmd.Process
+	p.procs.Add(1)
+	p.procMu.Unlock()
+	go func() {
+		defer p.procs.Done()
+		cmd.Wait()
+		out.Close()
+		p.procMu.Lock()
+		delete(p.children, pid)
+		p.procMu.Unlock()
+	}()
+	startTime, err := procStart(pid)
+	if err != nil {
+		return nil, fmt.Errorf("start qemu: %w", err)
+	}
+	f, err = p.update(name, func(g *facts) { g.PID, g.Start, g.QMP, g.Accel = pid, startTime, f.QMP, f.Accel })
+	if err != nil {
+		p.kill(f)
+		return nil, err
+	}
+	if err := p.waitQMP(ctx, f); err != nil {
+		p.kill(f)
+		return nil, err
+	}
+	return f, nil
+}
+
+// waitQMP waits until the process's QMP socket accepts a connection, or it dies.
+func (p *Provider) waitQMP(ctx context.Context, f *facts) error {
+	ctx, cancel := context.WithTimeout(ctx, p.cfg.BootTimeout)
+	defer cancel()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		c, err := p.qmp(ctx, f)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		if !alive(f.PID, f.Start) {
+			return fmt.Errorf("qemu exited at start: %s", p.logTail(f.Name))
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for qmp: %w", ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// logTail returns the end of the VM's qemu.log, for errors.
+func (p *Provider) logTail(name string) string {
+	b, _ := os.ReadFile(filepath.Join(p.dir(name), logFile))
+	b = bytes.TrimSpace(b)
+	if len(b) > 400 {
+		b = b[len(b)-400:]
+	}
+	return string(b)
+}
+
+// kill ends the VM's recorded process (only if pid and start time still match) and waits
+// for it to be gone.
+func (p *Provider) kill(f *facts) {
+	if f == nil || f.PID == 0 || !alive(f.PID, f.Start) {
+		return
+	}
+	syscall.Kill(f.PID, syscall.SIGKILL)
+	deadline := time.Now().Add(10 * time.Second)
+	for alive(f.PID, f.Start) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond) // polling the kernel for the exit; no event to wait on for a non-child
+	}
+}
+
+// Close kills every qemu process this provider started and waits for them. The daemon calls
+// it on exit; VMs it killed are observed as aborted and repaired by the next agent.
+func (p *Provider) Close() error {
+	p.procMu.Lock()
+	p.closed = true
+	for _, proc := range p.children {
+		proc.Kill()
+	}
+	p.procMu.Unlock()
+	p.procs.Wait()
+	return nil
+}
+
+// procStart returns the start time (clock ticks after boot) of process pid.
+func procStart(pid int) (uint64, error) {
+	st, _, err := procStat(pid)
+	return st, err
+}
+
+// procStat reads /proc/PID/stat: the start time and the state letter.
+func procStat(pid int) (uint64, byte, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, 0, err
+	}
+	return parseStat(b)
+}
+
+// parseStat reads the state (field 3) and starttime (field 22) of a /proc/PID/stat line; the
+// command name in parentheses may itself hold spaces and parentheses.
+func parseStat(b []byte) (uint64, byte, error) {
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, 0, errors.New("stat: no command name")
+	}
+	fields := strings.Fields(string(b[i+1:]))
+	if len(fields) < 20 || len(fields[0]) != 1 {
+		return 0, 0, errors.New("stat: too few fields")
+	}
+	st, err := strconv.ParseUint(fields[19], 10, 64)
+	if err != nil {
+		return 0, 0, fmt.Errorf("stat: starttime: %w", err)
+	}
+	return st, fields[0][0], nil
+}
+
+// alive reports whether process pid runs and started at start (not a reused pid, not a
+// zombie).
+func alive(pid int, start uint64) bool {
+	if pid <= 0 {
+		return false
+	}
+	st, state, err := procStat(pid)
+	return err == nil && st == start && state != 'Z' && state != 'X'
+}
+
+// Accel returns the accelerator for setting: "kvm" or "tcg" as given, and for "auto" (or
+// empty) kvm when /dev/kvm opens read-write and the CPU has hardware virtualisation, else tcg.
+func Accel(setting string) string {
+	if setting != "" && setting != "auto" {
+		return setting
+	}
+	if kvmUsable() {
+		return "kvm"
+	}
+	return "tcg"
+}
+
+func kvmUsable() bool {
+	f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0)
+	if err != nil {
+		return false
+	}
+	f.Close()
+	// A /dev/kvm without vmx/svm in the CPU flags (some sandboxes) accepts the VM and never
+	// runs it.
+	cpu, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return false
+	}
+	return hasVirtFlag(cpu)
+}
+
+// hasVirtFlag reports whether /proc/cpuinfo lists vmx or svm among the flags.
+func hasVirtFlag(cpuinfo []byte) bool {
+	for _, line := range strings.Split(string(cpuinfo), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok || strings.TrimSpace(k) != "flags" {
+			continue
+		}
+		for _, fl := range strings.Fields(v) {
+			if fl == "vmx" || fl == "svm" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
