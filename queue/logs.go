@@ -74,6 +74,8 @@ type Status struct {
 	Error      string
 	StartedAt  time.Time
 	FinishedAt time.Time
+	// SubmittedAt is when Submit queued the job; zero for jobs enqueued by other clients.
+	SubmittedAt time.Time
 }
 
 // JobStatus reads job id's record.
@@ -95,6 +97,7 @@ func statusFrom(id string, m map[string]string) Status {
 	st.Attempt, _ = strconv.Atoi(m["attempt"])
 	st.StartedAt, _ = time.Parse(time.RFC3339Nano, m["started_at"])
 	st.FinishedAt, _ = time.Parse(time.RFC3339Nano, m["finished_at"])
+	st.SubmittedAt, _ = time.Parse(time.RFC3339Nano, m["submitted_at"])
 	return st
 }
 

@@ -20,6 +20,8 @@ type Fleet struct {
 	Host       Host
 	VirtualBox VirtualBox
 	Queue      Queue
+	Reconcile  Reconcile
+	Metrics    Metrics
 	Boxes      []*Box   // in declaration order, file by file
 	Pools      []*Pool  // in declaration order, file by file; at least one
 	Files      []string // the files the fleet was read from, in load order (overrides last)

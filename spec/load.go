@@ -155,6 +155,8 @@ func (l *Loader) build(base []*hcl.File, names []string, over []*hcl.File, diags
 	vb, portAttr := d.virtualBox(root.child("virtualbox"))
 	fl.VirtualBox = vb
 	fl.Queue = d.queue(root.child("queue"))
+	fl.Reconcile = d.reconcile(root.child("reconcile"))
+	fl.Metrics = d.metrics(root.child("metrics"))
 	for _, c := range root.blocks {
 		switch c.typ {
 		case "box":

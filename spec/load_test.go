@@ -25,6 +25,7 @@ func defaults(files []string, boxes []*Box, pools []*Pool) *Fleet {
 		Host:       Host{Name: defaultHostName(), StateDir: "/var/lib/fleet"},
 		VirtualBox: VirtualBox{Manage: "VBoxManage", MaxParallel: 2, SSHPortRange: [2]int{2200, 2999}, CallTimeout: 10 * time.Minute},
 		Queue:      Queue{Redis: "redis://127.0.0.1:6379/0", Namespace: "resque", MaxAttempts: 3},
+		Reconcile:  Reconcile{Resync: 30 * time.Second},
 		Boxes:      boxes,
 		Pools:      pools,
 		Files:      files,
@@ -118,6 +119,7 @@ pool "ruby-1" {
 				Host:       Host{Name: "build-01.example.org", StateDir: filepath.Join(dir, "state")},
 				VirtualBox: VirtualBox{Manage: filepath.Join(dir, "bin/VBoxManage"), MaxParallel: 4, SSHPortRange: [2]int{3000, 3099}, CallTimeout: 90 * time.Second},
 				Queue:      Queue{Redis: "rediss://queue.example.org:6380/2", Namespace: "ci", MaxAttempts: 5},
+				Reconcile:  Reconcile{Resync: 30 * time.Second},
 				Boxes: []*Box{{
 					Name: "precise64", Version: "1.0", URL: "file://" + filepath.Join(dir, "boxes/precise64.box"),
 					Checksum: "sha1:da39a3ee5e6b4b0d3255bfef95601890afd80709",

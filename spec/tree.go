@@ -51,6 +51,8 @@ var (
 		"host":       {schema: &blockSchema{attrs: []string{"name", "state_dir"}}},
 		"virtualbox": {schema: &blockSchema{attrs: []string{"manage", "max_parallel", "ssh_port_range", "call_timeout"}}},
 		"queue":      {schema: &blockSchema{attrs: []string{"redis", "namespace", "max_attempts"}}},
+		"reconcile":  {schema: &blockSchema{attrs: []string{"resync"}}},
+		"metrics":    {schema: &blockSchema{attrs: []string{"listen"}}},
 		"box":        {labels: []string{"name"}, multi: true, schema: boxSchema},
 		"pool":       {labels: []string{"name"}, multi: true, schema: poolSchema},
 	}}

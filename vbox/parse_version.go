@@ -19,6 +19,10 @@ type Version struct {
 	Revision int
 	// Raw is the version line as printed.
 	Raw string
+	// Warnings are the WARNING blocks printed before the version (the kernel module is not
+	// loaded, /dev/vboxdrv is missing), one string per block with its lines joined by
+	// newlines and trimmed; nil when there were none. VMs cannot start while there are.
+	Warnings []string `json:",omitempty"`
 }
 
 // String renders v as major.minor.patch.
@@ -34,7 +38,9 @@ var versionLine = regexp.MustCompile(`^(\d+)\.(\d+)\.(\d+)(?:([^\s]*?)r(\d+))?([
 // ParseVersion parses the output of `VBoxManage --version`. Leading WARNING blocks are
 // skipped; the first other line must be a version.
 func ParseVersion(out []byte) (Version, error) {
-	lines := skipWarnings(splitLines(out))
+	all := splitLines(out)
+	lines := skipWarnings(all)
+	warnings := warningBlocks(all[:len(all)-len(lines)])
 	if len(lines) == 0 {
 		return Version{}, fmt.Errorf("parse version: empty output: %w", ErrUnexpectedOutput)
 	}
@@ -43,7 +49,7 @@ func ParseVersion(out []byte) (Version, error) {
 	if m == nil {
 		return Version{}, fmt.Errorf("parse version %q: %w", line, ErrUnexpectedOutput)
 	}
-	v := Version{Raw: line, Build: m[4] + m[6]}
+	v := Version{Raw: line, Build: m[4] + m[6], Warnings: warnings}
 	var err error
 	for i, p := range []*int{&v.Major, &v.Minor, &v.Patch} {
 		if *p, err = strconv.Atoi(m[i+1]); err != nil {
@@ -56,4 +62,28 @@ func ParseVersion(out []byte) (Version, error) {
 		}
 	}
 	return v, nil
+}
+
+// warningBlocks returns the WARNING blocks of the lines skipWarnings skipped.
+func warningBlocks(lines []string) []string {
+	var out []string
+	var cur []string
+	flush := func() {
+		if len(cur) > 0 {
+			out = append(out, strings.Join(cur, "\n"))
+			cur = nil
+		}
+	}
+	for _, l := range lines {
+		t := strings.TrimSpace(l)
+		switch {
+		case strings.HasPrefix(l, "WARNING:"):
+			flush()
+			cur = append(cur, t)
+		case t != "" && cur != nil:
+			cur = append(cur, t)
+		}
+	}
+	flush()
+	return out
 }

@@ -1,0 +1,208 @@
+// The run subcommand: the daemon. It loads fleet.hcl, holds the host's apply lock for its whole
+// life, and runs the reconcile loop and the workers (package daemon) until a signal stops it.
+// Signals are handled here, in main's goroutine: SIGTERM/SIGINT drain and exit once running
+// jobs finish, a second one cancels them (they are requeued) and exits; SIGHUP reloads.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/crypto/ssh"
+
+	"github.com/fleet-agent/fleet/control"
+	"github.com/fleet-agent/fleet/daemon"
+	"github.com/fleet-agent/fleet/guest"
+	"github.com/fleet-agent/fleet/metrics"
+	"github.com/fleet-agent/fleet/queue"
+	"github.com/fleet-agent/fleet/reconcile"
+	"github.com/fleet-agent/fleet/sandbox"
+	"github.com/fleet-agent/fleet/spec"
+	"github.com/fleet-agent/fleet/vbox"
+)
+
+func init() { commands = append(commands, newRunCmd) }
+
+func newRunCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "run",
+		Short: "Run the agent: keep this host matching fleet.hcl and run build jobs",
+		Long: `Run is the daemon. It makes this host match fleet.hcl and keeps it so: a saved fleet.hcl is
+applied while builds keep running (an edit that does not load is reported by 'agent status'
+and ignored), workers start on every converged worker VM and take jobs from the Resque queues
+of their pool, and each job runs in a clean VM that is rolled back afterwards.
+
+Signals: SIGTERM or SIGINT stop fetching and exit once running jobs finish; a second one
+cancels the running jobs (they go back to the queue) and exits at once. SIGHUP reloads
+fleet.hcl. 'agent drain', 'agent resume' and 'agent status' talk to it over the control
+socket in state_dir.
+
+Exit codes: 0 stopped by a signal; 1 could not start (invalid fleet.hcl, another agent on this
+state_dir, Redis or the control socket unusable).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.runDaemon() },
+	}
+}
+
+func (a *app) runDaemon() error {
+	log, err := a.logger()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+
+	// A second agent on the same state_dir would wait for the apply lock forever: refuse it.
+	if sock, err := a.socketPath(socketFlag{}); err == nil {
+		cctx, ccancel := context.WithTimeout(ctx, 2*time.Second)
+		_, err := control.Call(cctx, sock, control.Request{Op: control.OpStatus}, nil)
+		ccancel()
+		if err == nil {
+			return fmt.Errorf("another agent is running on %s: %w", sock, control.ErrAgentRunning)
+		}
+	}
+	r, err := a.openReconcile(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer r.close()
+	f := r.fleet
+	path, _ := a.configFile()
+	state := f.Host.StateDir
+
+	qc, err := queue.Open(queue.Config{URL: f.Queue.Redis, Namespace: f.Queue.Namespace, Host: f.Host.Name,
+		MaxAttempts: f.Queue.MaxAttempts}, log)
+	if err != nil {
+		return fmt.Errorf("queue: %w", err)
+	}
+	defer qc.Close()
+	if err := qc.Redis().Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("queue %s: %w", redactURL(f.Queue.Redis), err)
+	}
+	key, err := guest.LoadOrCreateKey(state)
+	if err != nil {
+		return fmt.Errorf("agent key: %w", err)
+	}
+	vb := f.VirtualBox
+	driver := vbox.New(vbox.Config{Manage: vb.Manage, MaxParallel: vb.MaxParallel, CallTimeout: vb.CallTimeout,
+		PortRange: vb.SSHPortRange, LockDir: filepath.Join(state, "locks")}, log)
+
+	var met *metrics.Metrics
+	if f.Metrics.Listen != "" {
+		met = metrics.New()
+		wait, addr, err := met.Serve(ctx, f.Metrics.Listen, log)
+		if err != nil {
+			return err
+		}
+		defer wait()
+		defer cancel()
+		log.Info("metrics_listening", "addr", addr.String())
+	}
+	d, err := daemon.New(daemon.Config{
+		ConfigPath: path,
+		Fleet:      f,
+		Engine: &daemon.ReconcileEngine{
+			Provider: r.provider, Boxes: r.cache, Exclusive: r.locked,
+			Applier: &reconcile.Applier{Provider: r.provider, Boxes: r.cache, MaxParallel: vb.MaxParallel, Log: log},
+		},
+		Queue:     daemon.QueueClient{C: qc},
+		Sandboxes: &sandboxes{driver: driver, qc: qc, signers: []ssh.Signer{key}, fleet: f, log: log},
+		Metrics:   met,
+		Log:       log,
+		OnReady:   func() { sdNotify("READY=1") },
+	})
+	if err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	log.Info("agent_started", "host", f.Host.Name, "config", path, "socket", d.SocketPath(), "pid", os.Getpid())
+	stops := 0
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				return err
+			}
+			return nil
+		case s := <-sigs:
+			switch s {
+			case syscall.SIGHUP:
+				log.Info("signal_reload")
+				d.Reload()
+			default:
+				stops++
+				if stops == 1 {
+					log.Info("signal_stop", "signal", s.String(), "note", "waiting for running jobs; send again to cancel them")
+					sdNotify("STOPPING=1")
+					d.Stop()
+				} else {
+					log.Warn("signal_stop_now", "signal", s.String())
+					cancel()
+				}
+			}
+		}
+	}
+}
+
+// sandboxes makes the sandbox of each worker VM.
+type sandboxes struct {
+	driver  *vbox.Driver
+	qc      *queue.Client
+	signers []ssh.Signer
+	fleet   *spec.Fleet
+	log     *slog.Logger
+}
+
+func (s *sandboxes) New(vm reconcile.VM, pool *spec.Pool, slot daemon.Slot) (daemon.Runner, error) {
+	user := ""
+	if b := s.fleet.Box(pool.Box); b != nil {
+		user = b.SSH.User
+	}
+	sb, err := sandbox.New(sandbox.Config{
+		VM: sandbox.NewVBoxVM(s.driver, vm.Name), Queue: s.qc, Slot: slot, Guest: guest.Config{User: user, Signers: s.signers},
+		Job: pool.Job, Rollback: pool.Rollback, StateDir: s.fleet.Host.StateDir,
+	}, s.log.With("vm", vm.Name))
+	if err != nil {
+		return nil, err
+	}
+	return sb, nil
+}
+
+// sdNotify tells systemd about the service state when run under Type=notify; without
+// NOTIFY_SOCKET it does nothing.
+func sdNotify(state string) {
+	addr := os.Getenv("NOTIFY_SOCKET")
+	if addr == "" {
+		return
+	}
+	if addr[0] == '@' {
+		addr = "\x00" + addr[1:]
+	}
+	c, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: addr, Net: "unixgram"})
+	if err != nil {
+		return
+	}
+	defer c.Close()
+	_, _ = c.Write([]byte(state))
+}
+
+// redactURL hides a password in a Redis URL for messages.
+func redactURL(s string) string {
+	if u, err := url.Parse(s); err == nil {
+		return u.Redacted()
+	}
+	return "(unparsable redis url)"
+}

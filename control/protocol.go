@@ -1,0 +1,201 @@
+// Package control is the agent's control socket: a unix socket in state_dir, mode 0600, over
+// which `agent drain`, `agent resume` and `agent status` talk to the running daemon.
+//
+// The protocol is one JSON request per connection, newline-terminated, answered by one or more
+// newline-terminated JSON responses; the last one has Done set. Only `drain --wait` sends more
+// than one: a progress response each time the number of running jobs changes. Peers are
+// checked with SO_PEERCRED: only the uid that owns the socket (the daemon's) and root are
+// served; the file mode already keeps others from connecting, the credential check holds even
+// if someone loosens the mode.
+//
+// This file holds the wire types and the status model the daemon fills in and the CLI renders.
+package control
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// SocketName is the control socket's file name in state_dir.
+const SocketName = "agent.sock"
+
+// Ops a request may name.
+const (
+	OpStatus = "status"
+	OpDrain  = "drain"
+	OpResume = "resume"
+)
+
+// Request is what a client sends.
+type Request struct {
+	Op    string        `json:"op"`
+	Drain *DrainRequest `json:"drain,omitempty"`
+}
+
+// DrainRequest carries `agent drain`'s flags.
+type DrainRequest struct {
+	// Deadline, when positive, cancels and requeues jobs still running that long after the
+	// drain began. A later drain request replaces an earlier deadline.
+	Deadline Duration `json:"deadline,omitempty"`
+	// Force cancels and requeues running jobs at once.
+	Force bool `json:"force,omitempty"`
+	// Wait keeps the connection open, with a progress response per change, until no job runs.
+	Wait bool `json:"wait,omitempty"`
+}
+
+// Response is what the server answers; the final one has Done set.
+type Response struct {
+	Done bool `json:"done"`
+	// Error says why the request failed; empty on success.
+	Error  string  `json:"error,omitempty"`
+	Status *Status `json:"status,omitempty"`
+}
+
+// Duration is a time.Duration written in JSON as a Go duration string.
+type Duration time.Duration
+
+// MarshalJSON writes d as "1h0m0s".
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON reads a Go duration string.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("duration: %w", err)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("duration: %w", err)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// ParseRequest decodes and checks one request line.
+func ParseRequest(line []byte) (Request, error) {
+	var r Request
+	if err := json.Unmarshal(line, &r); err != nil {
+		return Request{}, fmt.Errorf("parse request: %w", err)
+	}
+	switch r.Op {
+	case OpStatus, OpResume:
+		if r.Drain != nil {
+			return Request{}, fmt.Errorf("parse request: op %q takes no drain arguments", r.Op)
+		}
+	case OpDrain:
+		if r.Drain == nil {
+			r.Drain = &DrainRequest{}
+		}
+		if r.Drain.Deadline < 0 {
+			return Request{}, errors.New("parse request: negative drain deadline")
+		}
+	default:
+		return Request{}, fmt.Errorf("parse request: unknown op %q", r.Op)
+	}
+	return r, nil
+}
+
+// Status is everything `agent status` shows about this host. The daemon fills it in; the CLI
+// prints it as text or, with --json, as this JSON.
+type Status struct {
+	Host      string    `json:"host"`
+	PID       int       `json:"pid"`
+	StartedAt time.Time `json:"started_at"`
+	// Draining is true from `agent drain` (or SIGTERM) until `agent resume`.
+	Draining      bool       `json:"draining"`
+	DrainSince    *time.Time `json:"drain_since,omitempty"`
+	DrainDeadline *time.Time `json:"drain_deadline,omitempty"`
+	// Spec is the fleet.hcl in force; Rejected the last edit that did not load, if it is still
+	// what the file holds.
+	Spec      SpecStatus     `json:"spec"`
+	Rejected  *RejectedEdit  `json:"rejected,omitempty"`
+	Reconcile PassStatus     `json:"reconcile"`
+	VMs       []VMStatus     `json:"vms"`
+	Foreign   []ForeignVM    `json:"foreign,omitempty"`
+	Failures  []ActionStatus `json:"failures,omitempty"`
+}
+
+// Running counts the jobs running on the host.
+func (s *Status) Running() int {
+	n := 0
+	for _, v := range s.VMs {
+		if v.Job != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// SpecStatus describes the spec in force.
+type SpecStatus struct {
+	Files    []string  `json:"files"`
+	Hash     string    `json:"hash"`
+	LoadedAt time.Time `json:"loaded_at"`
+}
+
+// RejectedEdit is a fleet.hcl that did not load; the agent keeps the last good spec.
+type RejectedEdit struct {
+	At time.Time `json:"at"`
+	// Diagnostics is the loader's report, in HCL's text form (file:line:col, summary, detail).
+	Diagnostics string `json:"diagnostics"`
+}
+
+// PassStatus summarises the reconcile loop.
+type PassStatus struct {
+	Passes   int       `json:"passes"`
+	LastPass time.Time `json:"last_pass,omitzero"`
+	// LastError is the last pass's observation or planning error, empty when it went through.
+	LastError string `json:"last_error,omitempty"`
+	// Waiting lists actions the plan holds back ("replace_worker/ruby-2: job running").
+	Waiting []string `json:"waiting,omitempty"`
+}
+
+// ActionStatus is an action that failed and waits for its backoff to retry.
+type ActionStatus struct {
+	ID       string    `json:"id"`
+	Error    string    `json:"error"`
+	Failures int       `json:"failures"`
+	RetryAt  time.Time `json:"retry_at"`
+}
+
+// VMStatus is one managed VM.
+type VMStatus struct {
+	Name  string `json:"name"`
+	Pool  string `json:"pool,omitempty"`
+	Role  string `json:"role"`
+	State string `json:"state"`
+	// Image is the golden image hash the VM is (or was cloned) from, abbreviated.
+	Image string `json:"image,omitempty"`
+	// Worker is the Resque worker id serving this VM, empty when no worker runs on it.
+	Worker string `json:"worker,omitempty"`
+	// Serving is true while the worker may fetch; Why says why not when a worker exists.
+	Serving bool       `json:"serving"`
+	Why     string     `json:"why,omitempty"`
+	Job     *JobStatus `json:"job,omitempty"`
+	Last    *JobResult `json:"last,omitempty"`
+}
+
+// JobStatus is the job a VM is running.
+type JobStatus struct {
+	ID      string    `json:"id"`
+	Queue   string    `json:"queue"`
+	Attempt int       `json:"attempt"`
+	Since   time.Time `json:"since"`
+}
+
+// JobResult is how the last job on a VM ended.
+type JobResult struct {
+	ID       string    `json:"id"`
+	State    string    `json:"state"`
+	ExitCode int       `json:"exit_code"`
+	At       time.Time `json:"at"`
+	Took     Duration  `json:"took"`
+}
+
+// ForeignVM is a VM on the host the agent does not manage.
+type ForeignVM struct {
+	Name  string `json:"name"`
+	Owner string `json:"owner,omitempty"`
+}
