@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +20,7 @@ import (
 	"github.com/fleet-agent/fleet/chef/chefsim"
 	"github.com/fleet-agent/fleet/control"
 	"github.com/fleet-agent/fleet/guest"
+	"github.com/fleet-agent/fleet/internal/ports/portstest"
 	"github.com/fleet-agent/fleet/internal/redistest"
 	"github.com/fleet-agent/fleet/queue"
 	"github.com/fleet-agent/fleet/reconcile/boxcache"
@@ -98,8 +98,7 @@ func newHost(t *testing.T) *host {
 	t.Cleanup(func() { os.RemoveAll(shared) })
 	h.shared = shared
 	h.stateDir = filepath.Join(h.dir, "state")
-	lo := 30000 + rand.IntN(300)*100
-	h.ports = [2]int{lo, lo + 99}
+	h.ports = portstest.Range(t)
 	ovf := h.sim.MakeBox(t, vboxsim.BoxOptions{AuthorizedKeys: []byte(guest.VagrantInsecurePublicKey + "\n"),
 		Bins: []string{chefsim.Binary(t)}})
 	f, err := os.Create(filepath.Join(h.dir, "lucid32.box"))

@@ -3,13 +3,13 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/fleet-agent/fleet/guest"
+	"github.com/fleet-agent/fleet/internal/ports/portstest"
 	"github.com/fleet-agent/fleet/reconcile"
 	"github.com/fleet-agent/fleet/reconcile/boxcache"
 	"github.com/fleet-agent/fleet/vbox/vboxsim"
@@ -34,8 +34,7 @@ func newSimHost(t *testing.T) *simHost {
 		t.Setenv(k, v)
 	}
 	h := &simHost{sim: sim, dir: t.TempDir(), stateDir: t.TempDir(), manage: sim.Bin}
-	lo := 30000 + rand.IntN(300)*100
-	h.ports = [2]int{lo, lo + 99}
+	h.ports = portstest.Range(t)
 	ovf := sim.MakeBox(t, vboxsim.BoxOptions{AuthorizedKeys: []byte(guest.VagrantInsecurePublicKey + "\n")})
 	f, err := os.Create(filepath.Join(h.dir, "lucid32.box"))
 	if err != nil {

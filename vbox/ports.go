@@ -1,9 +1,12 @@
 package vbox
 
 // This file allocates forwarded host ports. The allocation is a critical section across every
-// process and provider on the host (package ports: a file lock in Config.LockDir): read every VM's forwards, pick the
-// lowest free port of Config.PortRange, add the rule, release. Nothing probes a port by
-// binding it: a stopped VM's forward is not bound but still owns its port.
+// process and provider on the host (package ports: a file lock in Config.LockDir): read every
+// VM's forwards and the ports other programs already listen on (ports.Listening reads the
+// kernel's socket tables), pick the lowest free port of Config.PortRange, add the rule, release.
+// Nothing probes a port by binding it: a stopped VM's forward is not bound but still owns its
+// port. VirtualBox starts a VM whose forward cannot bind and silently drops the rule, so a port
+// held by another program would leave the VM unreachable.
 
 import (
 	"context"
@@ -49,7 +52,7 @@ func (d *Driver) AllocateForward(ctx context.Context, vm, name string, guestPort
 			}
 			return fmt.Errorf("rule %s exists to guest port %d: %w", name, f.GuestPort, ErrAlreadyExists)
 		}
-		if err := ports.Union(ctx, used, d.cfg.OtherPorts); err != nil {
+		if err := ports.Union(ctx, used, d.cfg.OtherPorts, ports.Listening); err != nil {
 			return err
 		}
 		port, err := ports.Pick(lo, hi, used)

@@ -3,7 +3,6 @@ package vboxprovider
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/fleet-agent/fleet/chef/chefsim"
 	"github.com/fleet-agent/fleet/guest"
+	"github.com/fleet-agent/fleet/internal/ports/portstest"
 	"github.com/fleet-agent/fleet/reconcile"
 	"github.com/fleet-agent/fleet/reconcile/boxcache"
 	"github.com/fleet-agent/fleet/spec"
@@ -39,8 +39,7 @@ func newEnv(t testing.TB) *env {
 	sim := simtest.New(t)
 	e := &env{t: t, sim: sim, dir: t.TempDir(), stateDir: t.TempDir()}
 	// A random range keeps parallel test processes from fighting over the guests' ports.
-	lo := 20000 + rand.IntN(400)*100
-	e.ports = [2]int{lo, lo + 99}
+	e.ports = portstest.Range(t)
 	ovf := sim.MakeBox(t, vboxsim.BoxOptions{AuthorizedKeys: []byte(guest.VagrantInsecurePublicKey + "\n"),
 		Bins: []string{chefsim.Binary(t)}})
 	for _, v := range []string{"2.0.0", "2.1.0"} {
