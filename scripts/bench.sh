@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# `make bench`: runs the benchmarks behind the agent's headline figures and prints ONE table:
+# figure, value, how it was measured, and whether it depends on the VirtualBox simulator's latency
+# profile (vbox/vboxsim/profiles/realistic.profile, every number sourced in VBOX-TIMINGS.md).
+# About 5 minutes on 2 cores. Each figure's own command is printed under the table to repeat it.
+#
+# Figures: plan time at 1,000 workers; VBoxManage calls per idle pass; queue pickup latency
+# p50/p99 against Resque's 5-second poll; per-job overhead of both rollback strategies and their
+# ratio; reprovisioning a 5-worker pool (one golden image + clones) against provisioning each
+# worker; the agent's RSS with 32 idle workers (the real binary on the simulator).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+
+need=()
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+command -v git >/dev/null 2>&1 || need+=(git)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "bench: installing ${need[*]} from Debian packages"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+OUT=$(mktemp -d "${TMPDIR:-/tmp}/fleet-bench.XXXXXX")
+trap 'rm -rf "$OUT"' EXIT
+
+# bench PKG NAME BENCHTIME: runs one benchmark, keeps its output in $OUT/NAME.txt.
+bench() {
+  local pkg=$1 name=$2 bt=$3 start=$SECONDS
+  printf 'bench: %-28s %s ... ' "$name" "$pkg" >&2
+  if ! go test "$pkg" -run '^$' -bench "^$name\$" -benchtime "$bt" -count 1 -timeout 15m >"$OUT/$name.txt" 2>&1; then
+    echo "FAILED" >&2
+    cat "$OUT/$name.txt" >&2
+    exit 1
+  fi
+  echo "$((SECONDS - start))s" >&2
+  echo "  go test $pkg -run '^\$' -bench '^$name\$' -benchtime $bt" >>"$OUT/commands"
+}
+
+# metric NAME UNIT [SUB]: the value reported for UNIT on the benchmark line (of sub-benchmark
+# SUB when given).
+metric() {
+  awk -v unit="$2" -v sub_="${3:-}" '
+    /^Benchmark/ && (sub_ == "" || index($1, "/" sub_ "-") > 0) {
+      for (i = 3; i < NF; i++) if ($(i+1) == unit) { print $i; exit }
+    }' "$OUT/$1.txt"
+}
+
+int() { awk -v v="$1" 'BEGIN { printf "%.0f", v }'; }
+ms() { awk -v ns="$1" 'BEGIN { printf "%.2f ms", ns / 1e6 }'; }
+
+bench ./reconcile BenchmarkDiff1000Workers 200x
+bench ./vboxprovider BenchmarkIdlePassCalls 20x
+bench ./queue BenchmarkPickupLatency 1x
+bench ./sandbox BenchmarkRollback 2x
+bench ./vboxprovider BenchmarkReprovision5Workers 1x
+
+# ---- the real agent with 32 idle workers on the simulator -------------------------------------
+printf 'bench: %-28s %s ... ' "agent RSS, 32 workers" "bin/agent run" >&2
+start=$SECONDS
+mkdir -p bin
+go build -o bin/agent ./agent
+go build -o bin/vboxsim ./vbox/vboxsim/cmd/vboxsim
+RSS_DIR=$(mktemp -d /var/tmp/fleet-bench-rss.XXXXXX 2>/dev/null || mktemp -d "$OUT/rss.XXXXXX")
+export VBOXSIM_HOME=$RSS_DIR/virtualbox
+REDIS_PID="" AGENT_PID=""
+guest_pids() {
+  local p
+  for p in /proc/[0-9]*; do
+    if tr '\0' '\n' 2>/dev/null <"$p/environ" | grep -qxF "VBOXSIM_HOME=$VBOXSIM_HOME"; then
+      echo "${p#/proc/}"
+    fi
+  done
+}
+stop_rss() {
+  set +e
+  if [ -n "$AGENT_PID" ]; then kill -KILL "$AGENT_PID" 2>/dev/null; wait "$AGENT_PID" 2>/dev/null; fi
+  if [ -d "$VBOXSIM_HOME" ]; then
+    bin/vboxsim list runningvms 2>/dev/null | sed -n 's/^"\(.*\)" {.*}$/\1/p' | while read -r vm; do
+      bin/vboxsim controlvm "$vm" poweroff >/dev/null 2>&1
+    done
+    local left
+    left=$(guest_pids)
+    if [ -n "$left" ]; then kill -KILL $left 2>/dev/null; fi
+  fi
+  if [ -n "$REDIS_PID" ]; then kill -TERM "$REDIS_PID" 2>/dev/null; wait "$REDIS_PID" 2>/dev/null; fi
+  rm -rf "$RSS_DIR" "$OUT"
+}
+trap stop_rss EXIT
+
+bin/vboxsim make-box --out "$RSS_DIR/box" --authorized-key examples/demo/vagrant.pub >/dev/null
+(cd "$RSS_DIR/box" && tar -czf "$RSS_DIR/box.box" *)
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+REDIS_PORT=""
+for _ in $(seq 50); do
+  p=$((20000 + RANDOM % 9000))
+  port_free "$p" || continue
+  redis-server --bind 127.0.0.1 --port "$p" --save "" --appendonly no --dir "$RSS_DIR" \
+    --logfile "$RSS_DIR/redis.log" </dev/null >/dev/null 2>&1 &
+  REDIS_PID=$!
+  for _ in $(seq 50); do
+    if redis-cli -p "$p" ping 2>/dev/null | grep -q PONG; then REDIS_PORT=$p; break; fi
+    kill -0 "$REDIS_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  [ -n "$REDIS_PORT" ] && break
+  kill "$REDIS_PID" 2>/dev/null; wait "$REDIS_PID" 2>/dev/null || true; REDIS_PID=""
+done
+[ -n "$REDIS_PORT" ] || { echo "bench: could not start redis-server" >&2; exit 1; }
+lo=$((30000 + RANDOM % 300 * 100))
+cat >"$RSS_DIR/fleet.hcl" <<EOF
+host {
+  name      = "bench-host"
+  state_dir = "$RSS_DIR/state"
+}
+virtualbox {
+  manage         = "$ROOT/bin/vboxsim"
+  max_parallel   = 4
+  ssh_port_range = [$lo, $((lo + 99))]
+}
+queue { redis = "redis://127.0.0.1:$REDIS_PORT/0" }
+reconcile { resync = "2s" }
+box "lucid32" {
+  version = "1.0.0"
+  url     = "file://$RSS_DIR/box.box"
+}
+pool "ruby" {
+  box    = "lucid32"
+  vms    = 32
+  memory = 256
+}
+EOF
+bin/agent run -c "$RSS_DIR/fleet.hcl" --log-format text </dev/null >"$RSS_DIR/agent.log" 2>&1 &
+AGENT_PID=$!
+status() { bin/agent status --json -c "$RSS_DIR/fleet.hcl" 2>/dev/null | tr -d ' \n' || true; }
+deadline=$((SECONDS + 300))
+until [ "$(status | grep -o '"serving":true' | wc -l)" -ge 32 ]; do
+  if [ $SECONDS -gt $deadline ] || ! kill -0 "$AGENT_PID" 2>/dev/null; then
+    echo "FAILED: 32 workers not serving within 300s" >&2
+    tail -20 "$RSS_DIR/agent.log" >&2
+    exit 1
+  fi
+  sleep 1
+done
+# Idle: let three more reconcile passes go by with nothing to do, then read VmRSS.
+passes() { status | grep -o '"passes":[0-9]*' | head -1 | cut -d: -f2; }
+p0=$(passes)
+until [ "$(passes)" -ge $((p0 + 3)) ]; do
+  if [ $SECONDS -gt $deadline ]; then echo "FAILED: no reconcile passes" >&2; exit 1; fi
+  sleep 1
+done
+RSS_KB=$(awk '/^VmRSS:/ { print $2 }' "/proc/$AGENT_PID/status")
+HWM_KB=$(awk '/^VmHWM:/ { print $2 }' "/proc/$AGENT_PID/status")
+echo "$((SECONDS - start))s" >&2
+
+# ---- the table ---------------------------------------------------------------------------------
+lat50=$(metric BenchmarkPickupLatency p50-µs)
+lat99=$(metric BenchmarkPickupLatency p99-µs)
+ready=$(metric BenchmarkRollback ready-snapshot-s/job)
+perjob=$(metric BenchmarkRollback per-job-snapshot-s/job)
+ratio=$(metric BenchmarkRollback per-job/ready)
+gold=$(metric BenchmarkReprovision5Workers s/reprovision golden+clones)
+each=$(metric BenchmarkReprovision5Workers s/reprovision each-worker)
+
+row() { printf '| %s | %s | %s | %s |\n' "$@"; }
+echo
+echo "fleet agent benchmarks ($(go env GOVERSION), $(nproc) cores, $(date -u +%Y-%m-%d))"
+echo
+row "figure" "value" "how measured" "simulator profile?"
+row "---" "---" "---" "---"
+row "plan time, 1,000 workers" \
+  "$(ms "$(metric BenchmarkDiff1000Workers ns/op 'empty_host')") empty host; $(ms "$(metric BenchmarkDiff1000Workers ns/op converged)") converged; $(ms "$(metric BenchmarkDiff1000Workers ns/op 'recipes_changed')") recipes changed" \
+  "reconcile.Diff over 10 pools x 100 workers, in memory (BenchmarkDiff1000Workers)" "no"
+row "VBoxManage calls per idle pass" \
+  "$(int "$(metric BenchmarkIdlePassCalls calls/pass)") whatever the number of VMs (cold pass: $(int "$(metric BenchmarkIdlePassCalls calls/cold-pass)"))" \
+  "Observe of 50 managed VMs through a counting VBoxManage wrapper (BenchmarkIdlePassCalls)" "no (counts calls)"
+row "queue pickup latency p50 / p99" \
+  "$(awk -v a="$lat50" -v b="$lat99" 'BEGIN { printf "%.2f ms / %.2f ms", a/1000, b/1000 }') (Resque's 5 s poll: 2500 ms / 4950 ms)" \
+  "RPUSH to BLMOVE return, 1,000 jobs, 4 blocked workers, local redis-server (BenchmarkPickupLatency); the poll figures are the uniform 0-5 s wait" "no"
+row "per-job overhead, ready-snapshot" "$(awk -v v="$ready" 'BEGIN { printf "%.1f", v }') s" \
+  "job end to VM verified ready again: poweroff, restore, start from saved state (BenchmarkRollback)" "yes: realistic"
+row "per-job overhead, per-job-snapshot" "$(awk -v v="$perjob" 'BEGIN { printf "%.1f", v }') s ($(awk -v r="$ratio" 'BEGIN { printf "%.2fx", r }') ready-snapshot)" \
+  "same, plus the live snapshot taken before each job (BenchmarkRollback)" "yes: realistic"
+row "reprovision a 5-worker pool" \
+  "$(awk -v v="$gold" 'BEGIN { printf "%.1f", v }') s golden+clones vs $(awk -v v="$each" 'BEGIN { printf "%.1f", v }') s each worker ($(awk -v a="$each" -v b="$gold" 'BEGIN { printf "%.1fx", a/b }')); chef-solo runs $(int "$(metric BenchmarkReprovision5Workers chef-solo-runs golden+clones)") vs $(int "$(metric BenchmarkReprovision5Workers chef-solo-runs each-worker)")" \
+  "converge new recipes, max_parallel 2; a chef-solo run is a 2 s sleep (real: ~10 min, so the gap widens) (BenchmarkReprovision5Workers)" "yes: realistic x0.1"
+row "agent RSS, 32 idle workers" "$((RSS_KB / 1024)) MiB (peak $((HWM_KB / 1024)) MiB)" \
+  "VmRSS of bin/agent run after 32 workers serve and 3 idle reconcile passes; guests not counted" "no"
+echo
+echo "Repeat a figure:"
+cat "$OUT/commands"
+echo "  agent RSS: the last part of scripts/bench.sh (a fleet.hcl of 32 workers on bin/vboxsim)"
