@@ -12,7 +12,8 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"time"
+
+	"github.com/fleet-agent/fleet/internal/jsontime"
 )
 
 // JobClass is the Resque class name of a fleet build job.
@@ -57,28 +58,8 @@ type Job struct {
 	Attempt int
 }
 
-// Duration is a time.Duration written in JSON as a Go duration string
-// ("50m", "1h30m").
-type Duration time.Duration
-
-// MarshalJSON writes d as a duration string.
-func (d Duration) MarshalJSON() ([]byte, error) {
-	return json.Marshal(time.Duration(d).String())
-}
-
-// UnmarshalJSON reads a duration string.
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return errors.New(`want a duration string such as "50m"`)
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return fmt.Errorf("%q is not a duration such as \"50m\"", s)
-	}
-	*d = Duration(v)
-	return nil
-}
+// Duration is a time.Duration written in JSON as a Go duration string ("50m", "1h30m").
+type Duration = jsontime.Duration
 
 // PayloadError says what is wrong with a payload. Each problem names the
 // field it concerns.

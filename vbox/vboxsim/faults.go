@@ -11,7 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"time"
+
+	"github.com/fleet-agent/fleet/internal/jsontime"
 )
 
 // Fault kinds.
@@ -66,24 +67,7 @@ type Fault struct {
 }
 
 // Duration is a time.Duration that reads and writes as "1.5s" in JSON.
-type Duration time.Duration
-
-// MarshalJSON writes the duration as a Go duration string.
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
-
-// UnmarshalJSON reads a Go duration string.
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("duration: %w", err)
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return fmt.Errorf("duration: %w", err)
-	}
-	*d = Duration(v)
-	return nil
-}
+type Duration = jsontime.Duration
 
 func faultsPath(home string) string { return filepath.Join(home, "faults.json") }
 
