@@ -30,6 +30,7 @@ var applyStdin io.Reader = os.Stdin
 
 func newApplyCmd(a *app) *cobra.Command {
 	var autoApprove bool
+	var replace []string
 	cmd := &cobra.Command{
 		Use:   "apply",
 		Short: "Make this host's VMs match fleet.hcl once, then exit",
@@ -39,17 +40,28 @@ failures retried with backoff. It then observes the host again and applies what 
 (a failed clone, say) until the host matches or a few passes did not get there. Every failure
 is printed; the exit code is 0 when the host matches fleet.hcl at the end, 1 otherwise.
 
+With -replace=TARGET (see 'agent plan') TARGET and what is built on it are destroyed and
+recreated. While 'agent run' serves this host, ask it instead with 'agent replace TARGET':
+apply refuses, so no job is cut short.
+
 Confirmation is asked on a terminal; without one, --auto-approve is required. Only one apply
 runs on a host at a time: a second one waits for the first.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			if len(replace) > 0 {
+				// Before the apply lock, which a running agent holds while it applies.
+				if err := a.refuseWhileAgentRuns(ctx); err != nil {
+					return err
+				}
+			}
 			r, err := a.openReconcile(ctx, true)
 			if err != nil {
 				return err
 			}
 			defer r.close()
+			r.replace = replace
 			plan, err := r.plan(ctx)
 			if err != nil {
 				return err
@@ -98,6 +110,7 @@ runs on a host at a time: a second one waits for the first.`,
 		},
 	}
 	cmd.Flags().BoolVar(&autoApprove, "auto-approve", false, "apply without asking for confirmation")
+	addReplaceFlag(cmd, &replace)
 	return cmd
 }
 

@@ -89,7 +89,12 @@ func (a *app) doctor(ctx context.Context, w io.Writer) int {
 	f, cfg := checkConfig(path)
 	all = append(all, cfg...)
 	if f != nil {
-		all = append(all, checkVBox(ctx, f)...)
+		if usesProvider(f, spec.ProviderVirtualBox) {
+			all = append(all, checkVBox(ctx, f)...)
+		}
+		if usesProvider(f, spec.ProviderQEMU) {
+			all = append(all, checkQEMU(ctx, f)...)
+		}
 		all = append(all, checkStateDir(f.Host.StateDir)...)
 		all = append(all, checkResources(f)...)
 		all = append(all, checkRedis(ctx, f)...)

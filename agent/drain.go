@@ -1,12 +1,14 @@
-// The drain subcommand: stop fetching on every worker of this host, persistently, optionally
-// waiting for running jobs, cancelling them at a deadline or at once.
+// The drain subcommand: stop fetching on every worker of this host, or on the workers named,
+// persistently, optionally waiting for running jobs, cancelling them at a deadline or at once.
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -26,8 +28,8 @@ func newDrainCmd(a *app) *cobra.Command {
 		force    bool
 	)
 	cmd := &cobra.Command{
-		Use:   "drain [--deadline 1h] [--wait] [--force]",
-		Short: "Stop taking jobs on this host (before maintenance)",
+		Use:   "drain [VM...] [--deadline 1h] [--wait] [--force]",
+		Short: "Stop taking jobs on this host, or on some workers (before maintenance)",
 		Long: `Drain tells the running agent to stop fetching jobs on every worker. Running jobs go on. The
 drain is written to state_dir, so an agent restarted while drained stays drained until
 'agent resume'.
@@ -36,24 +38,41 @@ With --wait the command shows progress and returns once no job runs. With --dead
 still running when it passes are cancelled and put back at the head of their queue (attempt
 counted), to run on another host; --force does that at once.
 
+With VM arguments only those workers stop fetching (they finish their running job; the rest
+of the host keeps working) until 'agent resume VM'; --wait returns once they are idle and
+--force cancels and requeues their jobs. A drained worker counts as out of service, so a
+rolling replacement never relies on it. An unknown name is answered with the valid ones, and
+a VM this agent does not own is refused.
+
 Exit codes: 0 drained (with --wait: and idle), 1 no agent or the agent refused.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, vms []string) error {
 			if deadline < 0 {
 				return usageError{fmt.Errorf("--deadline %s: must not be negative", deadline)}
 			}
+			if len(vms) > 0 && deadline > 0 {
+				return usageError{errors.New("--deadline drains the whole host: use --force to cancel the jobs of single workers")}
+			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			req := control.Request{Op: control.OpDrain, Drain: &control.DrainRequest{
+			req := control.Request{Op: control.OpDrain, VMs: vms, Drain: &control.DrainRequest{
 				Deadline: control.Duration(deadline), Force: force, Wait: wait,
 			}}
 			r, err := a.callAgent(ctx, sf, req, func(r control.Response) {
-				fmt.Fprintf(a.stdout, "Waiting for %s\n", runningJobs(r.Status))
+				fmt.Fprintf(a.stdout, "Waiting for %s\n", runningJobs(only(r.Status, vms)))
 			})
 			if err != nil {
 				return err
 			}
 			st := r.Status
+			if len(vms) > 0 {
+				who := strings.Join(vms, ", ")
+				if n := only(st, vms).Running(); n > 0 && !wait {
+					fmt.Fprintf(a.stdout, "Draining %s: %s; the rest of %s keeps working.\n", who, runningJobs(only(st, vms)), st.Host)
+				} else {
+					fmt.Fprintf(a.stdout, "Drained %s: idle, taking no jobs; the rest of %s keeps working.\n", who, st.Host)
+				}
+				return nil
+			}
 			switch {
 			case wait:
 				fmt.Fprintf(a.stdout, "Drained %s: no job running.\n", st.Host)
@@ -88,4 +107,19 @@ func runningJobs(st *control.Status) string {
 		return "1 job running (" + jobs[0] + ")"
 	}
 	return fmt.Sprintf("%d jobs running (%s)", len(jobs), strings.Join(jobs, ", "))
+}
+
+// only returns st with just the VMs named (all of them when vms is empty).
+func only(st *control.Status, vms []string) *control.Status {
+	if len(vms) == 0 {
+		return st
+	}
+	out := *st
+	out.VMs = nil
+	for _, v := range st.VMs {
+		if slices.Contains(vms, v.Name) {
+			out.VMs = append(out.VMs, v)
+		}
+	}
+	return &out
 }

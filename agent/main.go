@@ -34,7 +34,7 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	a := &app{stdout: stdout, stderr: stderr}
 	root := a.rootCmd()
-	root.SetArgs(args)
+	root.SetArgs(terraformFlags(args))
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	err := root.Execute()
@@ -111,4 +111,17 @@ func (a *app) configFile() (string, error) {
 		}
 	}
 	return "", fmt.Errorf("no fleet.hcl found (tried %v); pass -c FILE", defaultConfigPaths)
+}
+
+// terraformFlags accepts Terraform's single-dash spelling of -replace (`agent plan
+// -replace=ruby-3`), which pflag would read as a run of shorthand flags.
+func terraformFlags(args []string) []string {
+	out := make([]string, len(args))
+	for i, arg := range args {
+		if arg == "-replace" || strings.HasPrefix(arg, "-replace=") {
+			arg = "-" + arg
+		}
+		out[i] = arg
+	}
+	return out
 }

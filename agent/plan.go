@@ -1,5 +1,5 @@
 // The plan subcommand, and the observe -> diff wiring it shares with apply: load fleet.hcl,
-// fingerprint each pool's provisioning, observe VirtualBox through the driver and the box
+// fingerprint each pool's provisioning, observe the providers (VirtualBox, QEMU) and the box
 // cache, and diff. `agent plan` prints the result as text (Terraform-like) or JSON.
 
 package main
@@ -19,14 +19,13 @@ import (
 	"github.com/fleet-agent/fleet/reconcile"
 	"github.com/fleet-agent/fleet/reconcile/boxcache"
 	"github.com/fleet-agent/fleet/spec"
-	"github.com/fleet-agent/fleet/vbox"
-	"github.com/fleet-agent/fleet/vboxprovider"
 )
 
 func init() { commands = append(commands, newPlanCmd) }
 
 func newPlanCmd(a *app) *cobra.Command {
 	var asJSON, detailed bool
+	var replace []string
 	cmd := &cobra.Command{
 		Use:   "plan",
 		Short: "Show what apply would change on this host",
@@ -34,6 +33,12 @@ func newPlanCmd(a *app) *cobra.Command {
 actions that would make them match: one line per action with + (create), ~ (change in place),
 -/+ (destroy and recreate) or - (destroy), the VM and the reason, then a summary. Actions on a
 worker that is running a job are shown as waiting. Nothing is changed.
+
+With -replace=TARGET (repeatable) the plan also destroys and recreates TARGET and everything
+built on it, shown as -/+ with the reason "replacement requested": a worker (ruby-3), a pool's
+golden image (golden.ruby: rebuilt from the box, then every worker of the pool, one by one
+within rollout.max_unavailable) or a box (box.lucid32: downloaded, verified and imported again,
+then its goldens and their workers). An unknown target is answered with the valid ones.
 
 With --json the plan is printed in the stable JSON form documented in docs/PLAN-JSON.md. With
 --detailed-exitcode the exit code is 0 when there are no changes, 1 on error and 2 when there
@@ -45,6 +50,7 @@ are changes.`,
 				return err
 			}
 			defer r.close()
+			r.replace = replace
 			plan, err := r.plan(cmd.Context())
 			if err != nil {
 				return err
@@ -66,6 +72,7 @@ are changes.`,
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the plan as JSON (docs/PLAN-JSON.md)")
 	cmd.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 0 with no changes, 1 on error, 2 with changes")
+	addReplaceFlag(cmd, &replace)
 	return cmd
 }
 
@@ -74,15 +81,20 @@ are changes.`,
 type reconciler struct {
 	fleet    *spec.Fleet
 	desired  reconcile.Desired
-	provider *vboxprovider.Provider
+	provider *hostProviders
 	cache    *boxcache.Cache
 	lock     *flock.Flock
 	locked   bool
+	// replace are the -replace targets; the first plan resolves them into desired.Replace,
+	// which later passes of the same apply keep.
+	replace  []string
+	resolved bool
 }
 
 // openReconcile loads fleet.hcl (printing its diagnostics; an invalid fleet plans nothing)
-// and wires the VirtualBox provider. With wait, it blocks until it holds the host's apply lock;
-// otherwise it takes the lock only if free, so a plan beside a running apply still works.
+// and wires the providers (VirtualBox, QEMU: providers.go). With wait, it blocks until it
+// holds the host's apply lock; otherwise it takes the lock only if free, so a plan beside a
+// running apply still works.
 func (a *app) openReconcile(ctx context.Context, wait bool) (*reconciler, error) {
 	if ctx == nil {
 		ctx = context.Background()
@@ -115,10 +127,7 @@ func (a *app) openReconcile(ctx context.Context, wait bool) (*reconciler, error)
 	if err := os.MkdirAll(state, 0o755); err != nil {
 		return nil, fmt.Errorf("state dir: %w", err)
 	}
-	vb := fleet.VirtualBox
-	driver := vbox.New(vbox.Config{Manage: vb.Manage, MaxParallel: vb.MaxParallel, CallTimeout: vb.CallTimeout,
-		PortRange: vb.SSHPortRange, LockDir: filepath.Join(state, "locks")}, log)
-	prov, err := vboxprovider.New(driver, vboxprovider.Config{Owner: fleet.Host.Name, StateDir: state, Log: log})
+	prov, err := openProviders(fleet, log)
 	if err != nil {
 		return nil, err
 	}
@@ -170,6 +179,13 @@ func (r *reconciler) plan(ctx context.Context) (reconcile.Plan, error) {
 	inv, err := r.observe(ctx)
 	if err != nil {
 		return reconcile.Plan{}, err
+	}
+	if !r.resolved {
+		ids, err := resolveReplace(r.desired, inv, r.replace)
+		if err != nil {
+			return reconcile.Plan{}, err
+		}
+		r.desired.Replace, r.resolved = ids, true
 	}
 	return reconcile.Diff(r.desired, inv), nil
 }

@@ -7,12 +7,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/url"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 	"time"
 
@@ -25,9 +25,9 @@ import (
 	"github.com/fleet-agent/fleet/metrics"
 	"github.com/fleet-agent/fleet/queue"
 	"github.com/fleet-agent/fleet/reconcile"
+	"github.com/fleet-agent/fleet/report"
 	"github.com/fleet-agent/fleet/sandbox"
 	"github.com/fleet-agent/fleet/spec"
-	"github.com/fleet-agent/fleet/vbox"
 )
 
 func init() { commands = append(commands, newRunCmd) }
@@ -96,8 +96,6 @@ func (a *app) runDaemon() error {
 		return fmt.Errorf("agent key: %w", err)
 	}
 	vb := f.VirtualBox
-	driver := vbox.New(vbox.Config{Manage: vb.Manage, MaxParallel: vb.MaxParallel, CallTimeout: vb.CallTimeout,
-		PortRange: vb.SSHPortRange, LockDir: filepath.Join(state, "locks")}, log)
 
 	var met *metrics.Metrics
 	if f.Metrics.Listen != "" {
@@ -110,6 +108,12 @@ func (a *app) runDaemon() error {
 		defer cancel()
 		log.Info("metrics_listening", "addr", addr.String())
 	}
+	// The reporters of fleet.hcl's report blocks: the daemon runs them and flushes them on
+	// the way out; the sandboxes copy each job's log to them.
+	rep, err := report.NewMulti(daemon.ReportConfigs(f.Reports), log)
+	if err != nil {
+		return err
+	}
 	d, err := daemon.New(daemon.Config{
 		ConfigPath: path,
 		Fleet:      f,
@@ -118,7 +122,8 @@ func (a *app) runDaemon() error {
 			Applier: &reconcile.Applier{Provider: r.provider, Boxes: r.cache, MaxParallel: vb.MaxParallel, Log: log},
 		},
 		Queue:     daemon.QueueClient{C: qc},
-		Sandboxes: &sandboxes{driver: driver, qc: qc, signers: []ssh.Signer{key}, fleet: f, log: log},
+		Sandboxes: &sandboxes{providers: r.provider, qc: qc, signers: []ssh.Signer{key}, fleet: f, log: log, report: rep},
+		Report:    rep,
 		Metrics:   met,
 		Log:       log,
 		OnReady:   func() { sdNotify("READY=1") },
@@ -159,11 +164,12 @@ func (a *app) runDaemon() error {
 
 // sandboxes makes the sandbox of each worker VM.
 type sandboxes struct {
-	driver  *vbox.Driver
-	qc      *queue.Client
-	signers []ssh.Signer
-	fleet   *spec.Fleet
-	log     *slog.Logger
+	providers *hostProviders
+	qc        *queue.Client
+	signers   []ssh.Signer
+	fleet     *spec.Fleet
+	log       *slog.Logger
+	report    report.Multi // gets a copy of every job's log; empty: none
 }
 
 func (s *sandboxes) New(vm reconcile.VM, pool *spec.Pool, slot daemon.Slot) (daemon.Runner, error) {
@@ -171,14 +177,27 @@ func (s *sandboxes) New(vm reconcile.VM, pool *spec.Pool, slot daemon.Slot) (dae
 	if b := s.fleet.Box(pool.Box); b != nil {
 		user = b.SSH.User
 	}
+	svm, err := s.providers.SandboxVM(pool, vm.Name)
+	if err != nil {
+		return nil, err
+	}
 	sb, err := sandbox.New(sandbox.Config{
-		VM: sandbox.NewVBoxVM(s.driver, vm.Name), Queue: s.qc, Slot: slot, Guest: guest.Config{User: user, Signers: s.signers},
+		VM: svm, Queue: s.qc, Slot: slot, Guest: guest.Config{User: user, Signers: s.signers},
 		Job: pool.Job, Rollback: pool.Rollback, StateDir: s.fleet.Host.StateDir,
+		LogOutput: s.logOutput(),
 	}, s.log.With("vm", vm.Name))
 	if err != nil {
 		return nil, err
 	}
 	return sb, nil
+}
+
+// logOutput is the sandbox's LogOutput: each job's log also goes to the reporters.
+func (s *sandboxes) logOutput() func(jobID string) io.Writer {
+	if len(s.report) == 0 {
+		return nil
+	}
+	return func(jobID string) io.Writer { return report.NewLogWriter(s.report, jobID) }
 }
 
 // sdNotify tells systemd about the service state when run under Type=notify; without

@@ -102,6 +102,9 @@ func renderStatus(w io.Writer, st *control.Status, now time.Time) error {
 	for _, wt := range st.Reconcile.Waiting {
 		ew.printf("  waiting: %s\n", wt)
 	}
+	for _, r := range st.Replacing {
+		ew.printf("  replacing: %s\n", r)
+	}
 	ew.printf("\n")
 	tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "VM\tPOOL\tROLE\tSTATE\tIMAGE\tJOB\tLAST")
@@ -114,11 +117,18 @@ func renderStatus(w io.Writer, st *control.Status, now time.Time) error {
 		} else if v.Why != "" {
 			job = v.Why
 		}
+		state := v.State
+		if v.Drained && state != "drained" {
+			state += " (drained)"
+		}
+		if v.Restart {
+			state += " (restart pending)"
+		}
 		last := "-"
 		if v.Last != nil {
 			last = fmt.Sprintf("%s %s (%s, %s ago)", v.Last.ID, v.Last.State, time.Duration(v.Last.Took).Round(time.Second), age(now, v.Last.At))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.Name, dash(v.Pool), v.Role, v.State, dash(v.Image), job, last)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.Name, dash(v.Pool), v.Role, state, dash(v.Image), job, last)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

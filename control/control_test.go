@@ -254,6 +254,12 @@ func TestBadRequestsAreRefused(t *testing.T) {
 		{"not json", "hello\n", "parse request"},
 		{"unknown op", `{"op":"reboot"}` + "\n", `unknown op`},
 		{"negative deadline", `{"op":"drain","drain":{"deadline":"-1h"}}` + "\n", "negative"},
+		{"replace without target", `{"op":"replace"}` + "\n", "exactly one target"},
+		{"restart without VMs", `{"op":"restart","force":true}` + "\n", "at least one VM"},
+		{"force outside restart", `{"op":"resume","force":true}` + "\n", "takes no force"},
+		{"target outside replace", `{"op":"drain","target":"ruby-1"}` + "\n", "takes no target"},
+		{"empty VM name", `{"op":"drain","vms":[""]}` + "\n", "empty VM name"},
+		{"single VMs without a VM handler", `{"op":"drain","vms":["ruby-1"]}` + "\n", "not supported"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -327,7 +333,8 @@ func TestOtherUsersAreRefused(t *testing.T) {
 
 func FuzzParseRequest(f *testing.F) {
 	for _, s := range []string{`{"op":"status"}`, `{"op":"drain","drain":{"deadline":"1h","force":true,"wait":true}}`,
-		`{"op":"resume"}`, `{"op":"drain","drain":{"deadline":"-5s"}}`, `{}`, `[`} {
+		`{"op":"resume"}`, `{"op":"drain","drain":{"deadline":"-5s"}}`, `{}`, `[`, `{"op":"drain","vms":["ruby-1"]}`,
+		`{"op":"replace","target":"golden.ruby"}`, `{"op":"restart","vms":["ruby-1"],"force":true}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -336,9 +343,12 @@ func FuzzParseRequest(f *testing.F) {
 			return
 		}
 		switch r.Op {
-		case OpStatus, OpResume:
+		case OpStatus, OpResume, OpReplace, OpRestart:
 			if r.Drain != nil {
 				t.Errorf("op %s accepted with drain arguments", r.Op)
+			}
+			if (r.Op == OpReplace) != (r.Target != "") || (r.Op == OpRestart && len(r.VMs) == 0) {
+				t.Errorf("op %s accepted with target %q and VMs %q", r.Op, r.Target, r.VMs)
 			}
 		case OpDrain:
 			if r.Drain == nil || r.Drain.Deadline < 0 {

@@ -3,7 +3,8 @@
 //
 // The protocol is one JSON request per connection, newline-terminated, answered by one or more
 // newline-terminated JSON responses; the last one has Done set. Only `drain --wait` sends more
-// than one: a progress response each time the number of running jobs changes. Peers are
+// than one: a progress response each time the number of running jobs changes. Drain, resume
+// and restart may name workers (VMs); replace names a target (a worker, golden.POOL, box.NAME). Peers are
 // checked with SO_PEERCRED: only the uid that owns the socket (the daemon's) and root are
 // served; the file mode already keeps others from connecting, the credential check holds even
 // if someone loosens the mode.
@@ -26,12 +27,23 @@ const (
 	OpStatus = "status"
 	OpDrain  = "drain"
 	OpResume = "resume"
+	// OpReplace asks for Target to be replaced (`agent replace`).
+	OpReplace = "replace"
+	// OpRestart asks for the workers in VMs to be rolled back to their ready snapshot.
+	OpRestart = "restart"
 )
 
 // Request is what a client sends.
 type Request struct {
 	Op    string        `json:"op"`
 	Drain *DrainRequest `json:"drain,omitempty"`
+	// VMs names the workers drain, resume and restart act on. Empty for drain and resume
+	// means the whole host; restart needs at least one.
+	VMs []string `json:"vms,omitempty"`
+	// Target is what replace replaces: a worker, golden.POOL or box.NAME.
+	Target string `json:"target,omitempty"`
+	// Force makes restart cancel and requeue the running job at once.
+	Force bool `json:"force,omitempty"`
 }
 
 // DrainRequest carries `agent drain`'s flags.
@@ -79,10 +91,29 @@ func ParseRequest(line []byte) (Request, error) {
 	if err := json.Unmarshal(line, &r); err != nil {
 		return Request{}, fmt.Errorf("parse request: %w", err)
 	}
+	if r.Target != "" && r.Op != OpReplace {
+		return Request{}, fmt.Errorf("parse request: op %q takes no target", r.Op)
+	}
+	if r.Force && r.Op != OpRestart {
+		return Request{}, fmt.Errorf("parse request: op %q takes no force", r.Op)
+	}
+	for _, vm := range r.VMs {
+		if vm == "" {
+			return Request{}, errors.New("parse request: empty VM name")
+		}
+	}
 	switch r.Op {
-	case OpStatus, OpResume:
+	case OpStatus, OpResume, OpReplace, OpRestart:
 		if r.Drain != nil {
 			return Request{}, fmt.Errorf("parse request: op %q takes no drain arguments", r.Op)
+		}
+		switch {
+		case r.Op == OpStatus && len(r.VMs) > 0:
+			return Request{}, errors.New("parse request: op \"status\" takes no VMs")
+		case r.Op == OpReplace && (r.Target == "" || len(r.VMs) > 0):
+			return Request{}, errors.New("parse request: op \"replace\" takes exactly one target")
+		case r.Op == OpRestart && len(r.VMs) == 0:
+			return Request{}, errors.New("parse request: op \"restart\" needs at least one VM")
 		}
 	case OpDrain:
 		if r.Drain == nil {
@@ -115,6 +146,8 @@ type Status struct {
 	VMs       []VMStatus     `json:"vms"`
 	Foreign   []ForeignVM    `json:"foreign,omitempty"`
 	Failures  []ActionStatus `json:"failures,omitempty"`
+	// Replacing lists the replacement requests not yet done, as "TARGET (n VMs left)".
+	Replacing []string `json:"replacing,omitempty"`
 }
 
 // Running counts the jobs running on the host.
@@ -171,8 +204,12 @@ type VMStatus struct {
 	// Worker is the Resque worker id serving this VM, empty when no worker runs on it.
 	Worker string `json:"worker,omitempty"`
 	// Serving is true while the worker may fetch; Why says why not when a worker exists.
-	Serving bool       `json:"serving"`
-	Why     string     `json:"why,omitempty"`
+	Serving bool   `json:"serving"`
+	Why     string `json:"why,omitempty"`
+	// Drained is true from `agent drain VM` until `agent resume VM`: the worker takes no job.
+	Drained bool `json:"drained,omitempty"`
+	// Restart is true while a restart asked for is pending (after the running job).
+	Restart bool       `json:"restart,omitempty"`
 	Job     *JobStatus `json:"job,omitempty"`
 	Last    *JobResult `json:"last,omitempty"`
 }

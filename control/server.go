@@ -32,6 +32,22 @@ type Handler interface {
 	Changed() <-chan struct{}
 }
 
+// VMHandler is what a daemon offers for operator controls of single workers. A Handler that
+// does not implement it answers those requests with an error.
+type VMHandler interface {
+	// DrainVMs stops the named workers fetching (persisted) with r's force; r.Deadline is
+	// ignored. An unknown or foreign name is refused and nothing changes.
+	DrainVMs(vms []string, r DrainRequest) error
+	// ResumeVMs undoes DrainVMs for the named workers.
+	ResumeVMs(vms []string) error
+	// Replace has target (a worker, golden.POOL or box.NAME) and everything built on it
+	// replaced, each worker after its running job.
+	Replace(target string) error
+	// Restart rolls the named workers back to their ready snapshot after their running job,
+	// or at once with force (the job is canceled and requeued).
+	Restart(vms []string, force bool) error
+}
+
 // ErrAgentRunning is returned by Listen when another agent answers on the socket.
 var ErrAgentRunning = errors.New("control: another agent is serving this state_dir")
 
@@ -164,18 +180,47 @@ func (s *Server) serveConn(ctx context.Context, c *net.UnixConn) {
 		reply(Response{Done: true, Error: err.Error()})
 		return
 	}
+	vh, vmOK := s.h.(VMHandler)
+	if !vmOK && (len(req.VMs) > 0 || req.Op == OpReplace || req.Op == OpRestart) {
+		reply(Response{Done: true, Error: fmt.Sprintf("op %q on single VMs is not supported by this agent", req.Op)})
+		return
+	}
 	switch req.Op {
 	case OpStatus:
 		st := s.h.Status()
 		reply(Response{Done: true, Status: &st})
-	case OpResume:
-		if err := s.h.Resume(); err != nil {
+	case OpResume, OpReplace, OpRestart:
+		var err error
+		switch {
+		case req.Op == OpReplace:
+			err = vh.Replace(req.Target)
+		case req.Op == OpRestart:
+			err = vh.Restart(req.VMs, req.Force)
+		case len(req.VMs) > 0:
+			err = vh.ResumeVMs(req.VMs)
+		default:
+			err = s.h.Resume()
+		}
+		if err != nil {
 			reply(Response{Done: true, Error: err.Error()})
 			return
 		}
 		st := s.h.Status()
 		reply(Response{Done: true, Status: &st})
 	case OpDrain:
+		if len(req.VMs) > 0 {
+			if err := vh.DrainVMs(req.VMs, *req.Drain); err != nil {
+				reply(Response{Done: true, Error: err.Error()})
+				return
+			}
+			if !req.Drain.Wait {
+				st := s.h.Status()
+				reply(Response{Done: true, Status: &st})
+				return
+			}
+			s.waitIdle(cctx, reply, req.VMs)
+			return
+		}
 		if err := s.h.Drain(*req.Drain); err != nil {
 			reply(Response{Done: true, Error: err.Error()})
 			return
@@ -185,19 +230,23 @@ func (s *Server) serveConn(ctx context.Context, c *net.UnixConn) {
 			reply(Response{Done: true, Status: &st})
 			return
 		}
-		s.waitIdle(cctx, reply)
+		s.waitIdle(cctx, reply, nil)
 	}
 }
 
 // waitIdle sends a progress response at every status change until no job runs, then a final
 // one. It ends early, without a final response, when the connection or server ends.
-func (s *Server) waitIdle(ctx context.Context, reply func(Response) bool) {
+// With vms, only their jobs count, and it ends when one of them is resumed.
+func (s *Server) waitIdle(ctx context.Context, reply func(Response) bool, vms []string) {
 	last := -1
 	for {
 		changed := s.h.Changed()
 		st := s.h.Status()
-		n := st.Running()
-		if n == 0 || !st.Draining {
+		n, draining := st.Running(), st.Draining
+		if len(vms) > 0 {
+			n, draining = runningOn(&st, vms)
+		}
+		if n == 0 || !draining {
 			reply(Response{Done: true, Status: &st})
 			return
 		}
@@ -213,4 +262,21 @@ func (s *Server) waitIdle(ctx context.Context, reply func(Response) bool) {
 		case <-changed:
 		}
 	}
+}
+
+// runningOn counts the jobs running on vms and reports whether all of them are still drained.
+func runningOn(st *Status, vms []string) (running int, drained bool) {
+	drained = true
+	for _, name := range vms {
+		for _, v := range st.VMs {
+			if v.Name != name {
+				continue
+			}
+			if v.Job != nil {
+				running++
+			}
+			drained = drained && v.Drained
+		}
+	}
+	return running, drained
 }

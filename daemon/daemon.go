@@ -32,6 +32,7 @@ import (
 	"github.com/fleet-agent/fleet/metrics"
 	"github.com/fleet-agent/fleet/queue"
 	"github.com/fleet-agent/fleet/reconcile"
+	"github.com/fleet-agent/fleet/report"
 	"github.com/fleet-agent/fleet/sandbox"
 	"github.com/fleet-agent/fleet/spec"
 	"github.com/fleet-agent/fleet/watch"
@@ -106,6 +107,12 @@ type Config struct {
 	BackoffBase, BackoffMax time.Duration
 	// OnReady is called once, after the first pass (systemd's READY=1).
 	OnReady func()
+	// Report receives every job's life (see report.go); Run runs it and flushes it on the way
+	// out. Default: report.Multi(nil), which reports nothing.
+	Report Reporter
+	// ReportFlush bounds the flush of Report once the last job ended. Default
+	// DefaultReportFlush.
+	ReportFlush time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }
@@ -131,6 +138,7 @@ type Daemon struct {
 	rejected   *control.RejectedEdit
 	reload     bool // a spec reload is pending
 	drain      DrainState
+	op         OperatorState // workers drained one by one, pending replacements (operator.json)
 	stopping   bool
 	workers    map[string]*worker // by VM ID
 	cordoned   map[string]bool    // VM IDs handed to reconcile (worker stopping or stopped)
@@ -160,6 +168,12 @@ func New(cfg Config) (*Daemon, error) {
 	}
 	if cfg.Load == nil {
 		cfg.Load = LoadSpec
+	}
+	if cfg.Report == nil {
+		cfg.Report = report.Multi(nil)
+	}
+	if cfg.ReportFlush <= 0 {
+		cfg.ReportFlush = DefaultReportFlush
 	}
 	d := &Daemon{
 		cfg:      cfg,
@@ -224,8 +238,15 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	ops, err := LoadOperatorState(d.path)
+	if err != nil {
+		return err
+	}
 	d.mu.Lock()
-	d.drain, d.started = ds, d.now()
+	d.drain, d.op, d.started = ds, ops, d.now()
+	if len(ops.Drained) > 0 {
+		d.log.Info("vms_drained_at_start", "vms", d.drainedNames())
+	}
 	d.mu.Unlock()
 	d.cfg.Metrics.SetDraining(ds.Draining)
 	if ds.Draining {
@@ -270,6 +291,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		})
 	})
 	goBG("queue", d.cfg.Queue.Run)
+	goBG("report", d.cfg.Report.Run)
 
 	loopCtx, stopLoop := context.WithCancel(ctx)
 	go func() {
@@ -300,6 +322,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.mu.Unlock()
 	d.log.Info("agent_stopping", "jobs_running", running)
 	d.workersWG.Wait()
+	// Every job has ended: flush the reports before stopBG ends their Run.
+	fctx, stopFlush := context.WithTimeout(context.WithoutCancel(ctx), d.cfg.ReportFlush)
+	if err := d.cfg.Report.Close(fctx); err != nil {
+		d.log.Warn("report_flush_incomplete", "err", err)
+	}
+	stopFlush()
 	d.log.Info("agent_stopped")
 	return nil
 }

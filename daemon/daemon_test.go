@@ -65,6 +65,7 @@ type harness struct {
 	tq       *queue.Client // the test's own, open for the whole test
 	d        *Daemon
 	met      *metrics.Metrics
+	report   Reporter // Config.Report when set before start
 	cancel   context.CancelFunc
 	done     chan error
 }
@@ -121,6 +122,7 @@ func (h *harness) start() {
 		Queue:  QueueClient{qc}, Sandboxes: h.jobs,
 		Debounce:    20 * time.Millisecond,
 		BackoffBase: 50 * time.Millisecond, BackoffMax: 200 * time.Millisecond,
+		Report: h.report,
 	})
 	if err != nil {
 		h.t.Fatal(err)

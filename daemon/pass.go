@@ -40,8 +40,9 @@ func (d *Daemon) pass(ctx, jobCtx context.Context) {
 		return
 	}
 	d.mu.Lock()
-	desired := d.desired
 	d.forgetGoneLocked(inv)
+	desired := d.desired
+	desired.Replace = d.op.replaceIDs()
 	d.markLocked(&inv)
 	plan := reconcile.Diff(desired, inv)
 	d.handOverLocked(plan, inv)
@@ -138,6 +139,13 @@ func (d *Daemon) forgetGoneLocked(inv reconcile.Inventory) {
 			delete(d.broken, id)
 		}
 	}
+	if st := d.op.clone(); st.forget(ids) {
+		if err := d.saveOpLocked(st); err != nil {
+			d.log.Error("operator_state_save_failed", "err", err)
+		} else {
+			d.log.Info("replace_progress", "pending", len(st.Replace))
+		}
+	}
 	if marks, err := os.ReadDir(filepath.Join(d.path, dirtyDir)); err == nil {
 		for _, m := range marks {
 			if !ids[m.Name()] {
@@ -180,7 +188,7 @@ func (d *Daemon) markLocked(inv *reconcile.Inventory) {
 		if _, ok := d.broken[v.ID]; ok {
 			v.Broken = true
 		}
-		v.Cordoned = d.cordoned[v.ID] || d.taken[v.ID]
+		v.Cordoned = d.cordoned[v.ID] || d.taken[v.ID] || d.heldLocked(v.Name)
 	}
 }
 
@@ -226,6 +234,11 @@ func (d *Daemon) handOverLocked(plan reconcile.Plan, inv reconcile.Inventory) {
 	unavailable := d.unavailableLocked(inv)
 	for _, a := range replaces {
 		if d.cordoned[a.TargetID] {
+			continue
+		}
+		// A worker drained by an operator serves no job already: replacing it costs nothing.
+		if d.heldLocked(a.Target) {
+			d.cordoned[a.TargetID] = true
 			continue
 		}
 		p := d.fleet.Pool(a.Pool)
@@ -274,13 +287,14 @@ func (d *Daemon) busyLocked(id string) bool {
 }
 
 // unavailableLocked counts, per pool, the worker slots not serving: desired VMs minus the
-// VMs with a worker that is not cordoned.
+// VMs with a worker that is neither cordoned nor drained by an operator.
 func (d *Daemon) unavailableLocked(inv reconcile.Inventory) map[string]int {
 	out := map[string]int{}
 	for _, p := range d.fleet.Pools {
 		serving := 0
 		for _, v := range inv.VMs {
-			if v.Role == reconcile.RoleWorker && v.Pool == p.Name && d.workers[v.ID] != nil && !d.cordoned[v.ID] {
+			if v.Role == reconcile.RoleWorker && v.Pool == p.Name && d.workers[v.ID] != nil && !d.cordoned[v.ID] &&
+				!d.heldLocked(v.Name) {
 				serving++
 			}
 		}
@@ -319,13 +333,15 @@ func (d *Daemon) startWorkersLocked(jobCtx context.Context, inv reconcile.Invent
 			d.log.Error("worker_slot_failed", "vm", v.Name, "err", err)
 			continue
 		}
-		runner, err := d.cfg.Sandboxes.New(v, pool, slot)
+		rslot := &reportSlot{Slot: slot, rep: d.cfg.Report, now: d.now}
+		runner, err := d.cfg.Sandboxes.New(v, pool, rslot)
 		if err != nil {
 			d.log.Error("worker_sandbox_failed", "vm", v.Name, "err", err)
 			continue
 		}
 		w := &worker{
 			vm: v, slot: slot, runner: runner, met: d.cfg.Metrics, now: d.now,
+			report: rslot, host: d.fleet.Host.Name,
 			log:       d.log.With("vm", v.Name, "pool", v.Pool),
 			events:    func(*worker) { d.workerEvent() },
 			dirty:     filepath.Join(d.path, dirtyDir, v.ID),
@@ -354,7 +370,7 @@ func (d *Daemon) workerEvent() {
 // updateGatesLocked opens the gate of every worker that may fetch and closes the others.
 func (d *Daemon) updateGatesLocked() {
 	for id, w := range d.workers {
-		w.setOpen(!d.stopping && !d.drain.Draining && !d.cordoned[id])
+		w.setOpen(!d.stopping && !d.drain.Draining && !d.cordoned[id] && !d.heldLocked(w.vm.Name))
 	}
 }
 

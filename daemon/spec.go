@@ -73,6 +73,7 @@ func (d *Daemon) accept(f *spec.Fleet, desired reconcile.Desired, hash string) {
 	}
 	// Settings read only at start stay as they were, so status and workers agree with what runs.
 	f.Host, f.VirtualBox, f.Queue, f.Metrics, f.Reconcile = old.Host, old.VirtualBox, old.Queue, old.Metrics, old.Reconcile
+	f.Reports = old.Reports // the reporters are built once, at start
 	changed := hash != d.specHash
 	d.fleet, d.desired, d.specHash, d.loadedAt = f, desired, hash, d.now()
 	if d.rejected != nil {
@@ -98,6 +99,7 @@ func restartOnly(a, b *spec.Fleet) []string {
 		{"queue", a.Queue, b.Queue},
 		{"metrics", a.Metrics, b.Metrics},
 		{"reconcile", a.Reconcile, b.Reconcile},
+		{"report", ReportConfigs(a.Reports), ReportConfigs(b.Reports)},
 	} {
 		if !reflect.DeepEqual(c.x, c.y) {
 			out = append(out, c.name)

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/fleet-agent/fleet/control"
+	"github.com/fleet-agent/fleet/reconcile"
 )
 
 // Status returns a snapshot of the host (control.Handler).
@@ -29,6 +30,7 @@ func (d *Daemon) Status() control.Status {
 			Passes: d.passes, LastPass: d.lastPass, LastError: d.lastErr,
 			Waiting: slices.Clone(d.waiting),
 		},
+		Replacing: d.replacingLocked(),
 	}
 	if d.drain.Draining {
 		since := d.drain.Since
@@ -46,13 +48,21 @@ func (d *Daemon) Status() control.Status {
 			vs.Why = why
 		}
 		vs.State = vmState(v, w, d.cordoned[v.ID])
+		held := d.heldLocked(v.Name)
+		vs.Drained = held && v.Role == reconcile.RoleWorker
+		if vs.Drained && vs.State == "idle" {
+			vs.State = "drained"
+		}
 		if w != nil {
 			ws := w.snapshot()
 			vs.Worker = ws.id
 			vs.Serving = ws.open
 			vs.Job, vs.Last = ws.job, ws.last
+			vs.Restart = ws.restart
 			switch {
 			case ws.open:
+			case held && !d.cordoned[v.ID]:
+				vs.Why = "drained by operator"
 			case ws.job == nil && !ws.exited && !d.stopping && !d.drain.Draining && !d.cordoned[v.ID] && ws.broken == nil:
 				vs.Why = "starting"
 			case d.stopping:

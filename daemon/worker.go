@@ -15,6 +15,7 @@ import (
 	"github.com/fleet-agent/fleet/metrics"
 	"github.com/fleet-agent/fleet/queue"
 	"github.com/fleet-agent/fleet/reconcile"
+	"github.com/fleet-agent/fleet/report"
 	"github.com/fleet-agent/fleet/sandbox"
 )
 
@@ -28,6 +29,9 @@ type worker struct {
 	runner Runner
 	log    *slog.Logger
 	met    *metrics.Metrics
+	// report is the slot the runner records through; it also reports each job's start.
+	report *reportSlot
+	host   string // the build host's name, for reports
 	// events is called after every job and when the worker exits: the daemon requests a pass.
 	events func(w *worker)
 	now    func() time.Time
@@ -49,24 +53,26 @@ type worker struct {
 	job       *control.JobStatus
 	last      *control.JobResult
 	cancelJob context.CancelFunc // set while a job runs
+	restarts  bool               // a restart (rollback to ready) is pending
 	broken    error
 	done      chan struct{} // closed when run returns
 }
 
 // state is a copy of what status shows about a worker.
 type workerState struct {
-	id     string
-	open   bool
-	job    *control.JobStatus
-	last   *control.JobResult
-	broken error
-	exited bool
+	id      string
+	open    bool
+	job     *control.JobStatus
+	last    *control.JobResult
+	broken  error
+	exited  bool
+	restart bool
 }
 
 func (w *worker) snapshot() workerState {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	st := workerState{id: w.slot.ID(), open: w.open && w.ready, job: w.job, last: w.last, broken: w.broken}
+	st := workerState{id: w.slot.ID(), open: w.open && w.ready, job: w.job, last: w.last, broken: w.broken, restart: w.restarts}
 	select {
 	case <-w.done:
 		st.exited = true
@@ -120,12 +126,15 @@ func (w *worker) cancel() bool {
 	return false
 }
 
-// idle reports whether the gate is closed and the slot holds no job: the VM can be handed over.
+// idle reports whether the gate is closed, no job runs and no rollback is pending: the VM can
+// be handed over. The slot alone is not enough: it lets go of a job when the sandbox records
+// the result, which is before the sandbox rolls the VM back, and reconcile must not touch a VM
+// that is still being restored.
 func (w *worker) idle() bool {
 	w.mu.Lock()
-	open := w.open
+	busy := w.open || w.job != nil || w.restarts
 	w.mu.Unlock()
-	if open {
+	if busy {
 		return false
 	}
 	select {
@@ -173,10 +182,16 @@ func (w *worker) run(ctx context.Context) {
 	w.log.Info("worker_started", "worker", w.slot.ID())
 	for {
 		w.mu.Lock()
-		open, quit, gate := w.open, w.quit, w.gate
+		open, quit, gate, restart := w.open, w.quit, w.gate, w.restarts
 		w.mu.Unlock()
 		if quit || ctx.Err() != nil {
 			return
+		}
+		if restart {
+			if !w.rollback(ctx) {
+				return
+			}
+			continue
 		}
 		if !open {
 			select {
@@ -209,6 +224,7 @@ func (w *worker) run(ctx context.Context) {
 
 // runJob runs one fetched job and records how it went. It reports whether the VM broke.
 func (w *worker) runJob(ctx context.Context, job *queue.Job) (broken bool) {
+	w.report.rep.Received(job)
 	jctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	start := w.now()
@@ -228,6 +244,7 @@ func (w *worker) runJob(ctx context.Context, job *queue.Job) (broken bool) {
 	log := w.log.With("job_id", job.ID, "attempt", job.Attempt)
 	log.Info("job_started", "queue", job.Queue)
 
+	w.report.begin(job, waited, report.Start{Worker: w.slot.ID(), Host: w.host, VM: w.vm.Name, Image: w.vm.Image})
 	out, err := w.runner.Run(jctx, job)
 	took := w.now().Sub(start)
 	res := &control.JobResult{ID: job.ID, State: string(out.Result.State), ExitCode: out.Result.ExitCode, At: w.now(), Took: control.Duration(took)}
@@ -258,4 +275,52 @@ func (w *worker) markBroken(err error) {
 	w.broken = err
 	w.mu.Unlock()
 	w.setOpen(false)
+}
+
+// restart asks the worker to roll its VM back to the ready snapshot once no job runs on it;
+// with force the running job is canceled (the sandbox requeues it) first. A fetch waiting for
+// a job is interrupted, so an idle worker rolls back at once. It reports whether a job was
+// canceled.
+func (w *worker) restart(force bool) (canceled bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.restarts = true
+	if w.cancelJob != nil {
+		if force {
+			w.cancelJob()
+			return true
+		}
+		return false
+	}
+	if w.open {
+		w.slot.Drain() // a Fetch in progress hands back what it takes and returns
+	}
+	close(w.gate)
+	w.gate = make(chan struct{})
+	return false
+}
+
+// rollback carries out a pending restart. It reports false when the worker must exit: the VM
+// broke, or the worker was told to stop.
+func (w *worker) rollback(ctx context.Context) bool {
+	w.log.Info("vm_restart_started")
+	start := w.now()
+	err := w.runner.Reset(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return false
+		}
+		w.markBroken(err)
+		return false
+	}
+	os.Remove(w.dirty)
+	w.log.Info("vm_restarted", "took", w.now().Sub(start))
+	w.mu.Lock()
+	w.restarts = false
+	if w.open {
+		w.slot.Undrain()
+	}
+	w.mu.Unlock()
+	w.events(w)
+	return true
 }

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fleet-agent/fleet/golden"
 	"github.com/fleet-agent/fleet/guest"
 	"github.com/fleet-agent/fleet/reconcile"
 )
@@ -39,7 +40,8 @@ func (p *Provider) newVM(name, role string, more func(f *facts)) (*facts, error)
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		return nil, err
 	}
-	f := &facts{Name: name, Owner: p.cfg.Owner, Role: role, Phase: reconcile.PhaseCreating, Created: p.cfg.Now().UTC().Truncate(time.Second)}
+	f := &facts{Name: name, Owner: p.cfg.Owner, Role: role, Phase: reconcile.PhaseCreating, Created: p.cfg.Now().UTC().Truncate(time.Second),
+		Incarnation: newIncarnation()}
 	if more != nil {
 		more(f)
 	}
@@ -80,6 +82,9 @@ func (p *Provider) ImportBox(ctx context.Context, r reconcile.ImportRequest) (er
 	}
 	if r.Box.Spec != nil {
 		f.GuestSSH = r.Box.Spec.SSH.Port
+		if r.Box.Spec.Cmdline != "" {
+			f.Cmdline = r.Box.Spec.Cmdline // fleet.hcl's box.cmdline replaces the box's own
+		}
 	}
 	f.Phase = reconcile.PhaseReady
 	if err := p.write(r.Name, f); err != nil {
@@ -103,7 +108,7 @@ func (p *Provider) BuildGolden(ctx context.Context, r reconcile.GoldenRequest) (
 		f.Memory, f.CPUs = r.Pool.Memory, r.Pool.CPUs
 		f.Backing, f.Format = filepath.Join(p.dir(r.BoxVM), diskFile), box.Format
 		f.Kernel, f.Initrd, f.Cmdline, f.GuestSSH = box.Kernel, box.Initrd, box.Cmdline, box.GuestSSH
-		f.User = sshUser(r.Box)
+		f.User = golden.SSHUser(r.Box)
 	})
 	if err != nil {
 		return fmt.Errorf("build golden %s: %w", r.Name, err)
@@ -120,7 +125,7 @@ func (p *Provider) BuildGolden(ctx context.Context, r reconcile.GoldenRequest) (
 	if err != nil {
 		return transient(fmt.Errorf("build golden %s: %w", r.Name, err))
 	}
-	signers, err := boxSigners(r.Box)
+	signers, err := golden.BoxSigners(r.Box)
 	if err != nil {
 		return fmt.Errorf("build golden %s: %w", r.Name, err)
 	}
@@ -128,7 +133,7 @@ func (p *Provider) BuildGolden(ctx context.Context, r reconcile.GoldenRequest) (
 	if err != nil {
 		return transient(fmt.Errorf("build golden %s: %w", r.Name, err))
 	}
-	err = p.provision(ctx, c, r)
+	err = golden.Provision(ctx, c, r, p.key.PublicKey(), p.cfg.ProvisionLog)
 	if err == nil {
 		err = c.Run(ctx, "sync", nil, nil)
 	}
@@ -189,6 +194,9 @@ func (p *Provider) CreateWorker(ctx context.Context, r reconcile.WorkerRequest) 
 	if err != nil {
 		return transient(fmt.Errorf("create worker %s: %w", r.Name, err))
 	}
+	if err := p.waitRunning(ctx, f); err != nil {
+		return transient(fmt.Errorf("create worker %s: %w", r.Name, err))
+	}
 	c, err := p.waitSSH(ctx, r.Name, port, f.User, "", nil)
 	if err != nil {
 		return transient(fmt.Errorf("create worker %s: %w", r.Name, err))
@@ -197,7 +205,7 @@ func (p *Provider) CreateWorker(ctx context.Context, r reconcile.WorkerRequest) 
 	marker := "ready " + r.Name + " " + strconv.FormatInt(f.Created.Unix(), 10) + " " + strconv.Itoa(f.PID)
 	err = setClock(ctx, c)
 	if err == nil {
-		err = writeMarker(ctx, c, marker)
+		err = golden.WriteMarker(ctx, c, marker)
 	}
 	c.Close()
 	if err != nil {
@@ -230,6 +238,9 @@ func (p *Provider) StartWorker(ctx context.Context, vm reconcile.VMRef) error {
 	if f, err = p.start(ctx, vm.Name, launch{loadvm: reconcile.SnapshotReady}); err != nil {
 		return transient(fmt.Errorf("start worker %s: %w", vm.Name, err))
 	}
+	if err := p.waitRunning(ctx, f); err != nil {
+		return transient(fmt.Errorf("start worker %s: %w", vm.Name, err))
+	}
 	c, err := p.waitSSH(ctx, vm.Name, f.SSHPort, f.User, f.HostKey, nil)
 	if err != nil {
 		return transient(fmt.Errorf("start worker %s: %w", vm.Name, err))
@@ -242,7 +253,7 @@ func (p *Provider) StartWorker(ctx context.Context, vm reconcile.VMRef) error {
 // VMs with this host's owner (or folders without facts, the debris of a creation) are
 // destroyed.
 func (p *Provider) Destroy(ctx context.Context, vm reconcile.VMRef) error {
-	name := vm.ID
+	name, incarnation := splitID(vm.ID)
 	if name == "" {
 		name = vm.Name
 	}
@@ -252,6 +263,8 @@ func (p *Provider) Destroy(ctx context.Context, vm reconcile.VMRef) error {
 	dir := p.dir(name)
 	f, err := readFacts(dir)
 	switch {
+	case err == nil && incarnation != "" && f.Incarnation != incarnation:
+		return nil // that VM is gone already; the folder holds its successor
 	case errors.Is(err, os.ErrNotExist):
 		if _, serr := os.Stat(dir); errors.Is(serr, os.ErrNotExist) {
 			return nil
@@ -265,6 +278,7 @@ func (p *Provider) Destroy(ctx context.Context, vm reconcile.VMRef) error {
 			os.Remove(f.QMP)
 		}
 	}
+	killStrays(dir)
 	if err := os.RemoveAll(dir); err != nil {
 		return fmt.Errorf("destroy %s: %w", name, err)
 	}

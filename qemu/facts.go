@@ -6,6 +6,7 @@
 package qemu
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -13,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/fleet-agent/fleet/reconcile"
@@ -35,7 +37,11 @@ type facts struct {
 	Role    string    `json:"role"`
 	Phase   string    `json:"phase"`
 	Created time.Time `json:"created"`
-	Pool    string    `json:"pool,omitempty"`
+	// Incarnation is random per creation: a VM recreated in the same folder (a repaired
+	// worker) gets a new reconcile ID, so state keyed by ID (the daemon's broken marks) does
+	// not carry over to it.
+	Incarnation string `json:"incarnation,omitempty"`
+	Pool        string `json:"pool,omitempty"`
 	// Golden is the image hash of a golden, or of the golden a worker was made from.
 	Golden  string           `json:"golden,omitempty"`
 	Image   *reconcile.Image `json:"image,omitempty"`
@@ -78,6 +84,38 @@ func qmpPath(dir string) string {
 	}
 	sum := sha256.Sum256([]byte(dir))
 	return filepath.Join(os.TempDir(), "fleet-qmp-"+hex.EncodeToString(sum[:8])+".sock")
+}
+
+// vmID is reconcile's ID of the VM in folder: the folder name, plus "@incarnation" when the
+// facts carry one.
+func vmID(folder string, f *facts) string {
+	if f == nil || f.Incarnation == "" {
+		return folder
+	}
+	return folder + "@" + f.Incarnation
+}
+
+// splitID returns the folder and the incarnation (empty when absent) of an ID made by vmID.
+func splitID(id string) (folder, incarnation string) {
+	i := strings.LastIndexByte(id, '@')
+	if i < 0 || !isIncarnation(id[i+1:]) {
+		return id, ""
+	}
+	return id[:i], id[i+1:]
+}
+
+func isIncarnation(s string) bool {
+	if len(s) != 16 {
+		return false
+	}
+	_, err := hex.DecodeString(s)
+	return err == nil
+}
+
+func newIncarnation() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 // readFacts reads a VM folder's vm.json.

@@ -3,6 +3,7 @@ package qemu
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -142,5 +143,146 @@ func TestObserveReadsFolders(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(p.root, "half")); !os.IsNotExist(err) {
 		t.Errorf("debris folder still there: %v", err)
+	}
+}
+
+// TestHasRoutesByFolder proves Has answers for this provider's folders only, by ID first, so a
+// host with two providers routes StartWorker and Destroy of a VirtualBox UUID elsewhere.
+func TestHasRoutesByFolder(t *testing.T) {
+	p, err := New(Config{Owner: "h1", StateDir: t.TempDir(), LockDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.newVM("q-1", reconcile.RoleWorker, nil); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(p.root, "stray-file"), nil, 0o644)
+	tests := []struct {
+		name string
+		ref  reconcile.VMRef
+		want bool
+	}{
+		{"folder by id", reconcile.VMRef{Name: "x", ID: "q-1"}, true},
+		{"folder by name without id", reconcile.VMRef{Name: "q-1"}, true},
+		{"virtualbox uuid", reconcile.VMRef{Name: "q-1", ID: "5f3e7c1a-0000-4000-8000-000000000001"}, false},
+		{"a file is not a vm", reconcile.VMRef{ID: "stray-file"}, false},
+		{"path escape", reconcile.VMRef{ID: ".."}, false},
+		{"empty", reconcile.VMRef{}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := p.Has(tt.ref); got != tt.want {
+				t.Errorf("Has(%+v) = %v, want %v", tt.ref, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestRecreatedVMGetsANewID proves a VM recreated in the same folder (a repaired worker) is a
+// new reconcile ID, and that destroying the old ID leaves the successor alone.
+func TestRecreatedVMGetsANewID(t *testing.T) {
+	p, err := New(Config{Owner: "h1", StateDir: t.TempDir(), LockDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	observeID := func() string {
+		t.Helper()
+		inv, err := p.Observe(ctx)
+		if err != nil || len(inv.VMs) != 1 {
+			t.Fatalf("Observe = %+v, %v; want one VM", inv, err)
+		}
+		return inv.VMs[0].ID
+	}
+	if _, err := p.newVM("q-1", reconcile.RoleWorker, nil); err != nil {
+		t.Fatal(err)
+	}
+	first := observeID()
+	if folder, inc := splitID(first); folder != "q-1" || inc == "" {
+		t.Fatalf("ID %q = folder %q incarnation %q, want q-1 and an incarnation", first, folder, inc)
+	}
+	if err := p.Destroy(ctx, reconcile.VMRef{Name: "q-1", ID: first}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.newVM("q-1", reconcile.RoleWorker, nil); err != nil {
+		t.Fatal(err)
+	}
+	second := observeID()
+	if second == first {
+		t.Fatalf("recreated VM kept ID %q", first)
+	}
+	if !p.Has(reconcile.VMRef{ID: second}) {
+		t.Errorf("Has(%q) = false for the new VM", second)
+	}
+	if err := p.Destroy(ctx, reconcile.VMRef{Name: "q-1", ID: first}); err != nil {
+		t.Fatalf("Destroy of the gone incarnation: %v", err)
+	}
+	if got := observeID(); got != second {
+		t.Errorf("after destroying the old ID the VM is %q, want %q untouched", got, second)
+	}
+}
+
+func TestSplitID(t *testing.T) {
+	tests := []struct {
+		name, id, folder, inc string
+	}{
+		{"folder only", "q-1", "q-1", ""},
+		{"with incarnation", "q-1@0123456789abcdef", "q-1", "0123456789abcdef"},
+		{"at sign in a name is not an incarnation", "box@2", "box@2", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if f, i := splitID(tt.id); f != tt.folder || i != tt.inc {
+				t.Errorf("splitID(%q) = %q, %q; want %q, %q", tt.id, f, i, tt.folder, tt.inc)
+			}
+		})
+	}
+}
+
+// TestDestroyKillsAProcessNoFactsName proves Destroy of creation debris kills a process that
+// opens the folder's disk although no vm.json records it (an action killed between launching
+// qemu and writing its pid).
+func TestDestroyKillsAProcessNoFactsName(t *testing.T) {
+	p, err := New(Config{Owner: "h1", StateDir: t.TempDir(), LockDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := p.dir("q-1")
+	os.MkdirAll(dir, 0o755)
+	other := p.dir("q-10") // a prefix of another VM's disk must not match
+	// A shell blocked in its builtin read, with the disk argument as its $0, stands in for qemu.
+	stdin, hold, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold.Close()
+	start := func(disk string) (*exec.Cmd, chan struct{}) {
+		cmd := exec.Command("sh", "-c", "read x", "file="+disk+",if=virtio")
+		cmd.Stdin = stdin
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan struct{})
+		go func() { cmd.Wait(); close(exited) }()
+		t.Cleanup(func() { cmd.Process.Kill(); <-exited })
+		return cmd, exited
+	}
+	_, strayExited := start(filepath.Join(dir, diskFile))
+	otherCmd, _ := start(filepath.Join(other, diskFile))
+	otherStart, err := procStart(otherCmd.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdin.Close()
+	if err := p.Destroy(context.Background(), reconcile.VMRef{Name: "q-1", ID: "q-1"}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-strayExited:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the process opening the destroyed VM's disk still runs")
+	}
+	if !alive(otherCmd.Process.Pid, otherStart) {
+		t.Error("Destroy of q-1 killed the process of q-10")
 	}
 }

@@ -145,6 +145,35 @@ func (p *Provider) waitQMP(ctx context.Context, f *facts) error {
 	}
 }
 
+// waitRunning waits until the VM's vCPUs run: a VM resuming from a migration stream is in
+// state inmigrate first, and an SSH connection dialled then is forwarded into a guest that
+// does not run yet and stalls for a whole dial timeout.
+func (p *Provider) waitRunning(ctx context.Context, f *facts) error {
+	ctx, cancel := context.WithTimeout(ctx, p.cfg.BootTimeout)
+	defer cancel()
+	c, err := p.qmp(ctx, f)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		st, err := c.Status(ctx)
+		if err != nil {
+			return fmt.Errorf("wait for running: %w", err)
+		}
+		if st == "running" {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for running (status %s): %w", st, ctx.Err())
+		case <-tick.C: // QMP's RESUME event would do, but polling a local socket is simpler
+		}
+	}
+}
+
 // logTail returns the end of the VM's qemu.log, for errors.
 func (p *Provider) logTail(name string) string {
 	b, _ := os.ReadFile(filepath.Join(p.dir(name), logFile))
@@ -158,18 +187,55 @@ func (p *Provider) logTail(name string) string {
 // kill ends the VM's recorded process (only if pid and start time still match) and waits
 // for it to be gone.
 func (p *Provider) kill(f *facts) {
-	if f == nil || f.PID == 0 || !alive(f.PID, f.Start) {
+	if f != nil {
+		killProc(f.PID, f.Start)
+	}
+}
+
+// killProc kills process pid if it is the one that started at start, and waits until it is
+// gone (or a zombie).
+func killProc(pid int, start uint64) {
+	if pid <= 0 || !alive(pid, start) {
 		return
 	}
-	syscall.Kill(f.PID, syscall.SIGKILL)
+	syscall.Kill(pid, syscall.SIGKILL)
 	deadline := time.Now().Add(10 * time.Second)
-	for alive(f.PID, f.Start) && time.Now().Before(deadline) {
+	for alive(pid, start) && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond) // polling the kernel for the exit; no event to wait on for a non-child
 	}
 }
 
-// Close kills every qemu process this provider started and waits for them. The daemon calls
-// it on exit; VMs it killed are observed as aborted and repaired by the next agent.
+// killStrays kills every process whose command line opens the disk in dir: a qemu started by
+// an action that was killed between launching it and recording its pid, which no facts
+// name. Destroy calls it, so kill-anywhere leaves no process behind.
+func killStrays(dir string) {
+	want := []byte("file=" + filepath.Join(dir, diskFile) + ",")
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if err != nil || !bytes.Contains(b, want) {
+			continue
+		}
+		for _, arg := range bytes.Split(b, []byte{0}) {
+			if bytes.HasPrefix(arg, want) {
+				if start, err := procStart(pid); err == nil {
+					killProc(pid, start)
+				}
+				break
+			}
+		}
+	}
+}
+
+// Close kills every qemu process this provider started and waits for them; tests and
+// benchmarks call it. The agent does not: its qemu processes run in their own process group
+// with stdio in the VM folder, so they outlive `agent apply` and an `agent run` restart, and
+// the next agent adopts them through the pid and start time in vm.json (as VirtualBox's VMs
+// outlive the agent under VBoxSVC).
 func (p *Provider) Close() error {
 	p.procMu.Lock()
 	p.closed = true

@@ -62,6 +62,9 @@ func (v *VM) Start(ctx context.Context) error {
 		if f, err = v.p.start(ctx, v.name, launch{loadvm: sandbox.SnapshotReady}); err != nil {
 			return fmt.Errorf("start %s: %w", v.name, err)
 		}
+		if err := v.p.waitRunning(ctx, f); err != nil {
+			return fmt.Errorf("start %s: %w", v.name, err)
+		}
 	} else {
 		c, err := v.p.qmp(ctx, f)
 		if err != nil {

@@ -261,7 +261,27 @@ func (ap *Applier) run(ctx context.Context, d Desired, a Action) error {
 		if box == nil {
 			return fmt.Errorf("box %q is not declared", pool.Box)
 		}
-		return p.CreateWorker(ctx, WorkerRequest{Name: a.Target, Pool: *pool, Box: *box, Golden: GoldenName(pool.Name, pool.Hash)})
+		golden := a.Golden
+		if golden == "" {
+			golden = GoldenName(pool.Name, pool.Hash)
+		}
+		return p.CreateWorker(ctx, WorkerRequest{Name: a.Target, Pool: *pool, Box: *box, Golden: golden})
+	case KindReplaceBox:
+		box := d.Box(a.Box)
+		if box == nil {
+			return fmt.Errorf("box %q is not declared", a.Box)
+		}
+		if err := p.Destroy(ctx, target); err != nil {
+			return err
+		}
+		if err := ap.Boxes.Remove(box.Name, box.Version); err != nil {
+			return err
+		}
+		dir, err := ap.Boxes.Fetch(ctx, *box)
+		if err != nil {
+			return err
+		}
+		return p.ImportBox(ctx, ImportRequest{Name: a.Target, Box: *box, Dir: dir})
 	case KindStartWorker:
 		return p.StartWorker(ctx, target)
 	case KindDestroyWorker, KindDestroyOrphan, KindCollectGolden:

@@ -26,6 +26,10 @@ type Desired struct {
 	Pools []PoolSpec
 	// CreateTimeout: see DefaultCreateTimeout. Zero means the default.
 	CreateTimeout time.Duration
+	// Replace lists the IDs of VMs whose replacement an operator requested (ResolveReplace
+	// turns `-replace=TARGET` into them, with everything built on the target). Diff plans a
+	// replacement for each one still observed; an ID no longer observed has been replaced.
+	Replace []string
 }
 
 // BoxSpec is one declared box.

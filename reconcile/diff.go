@@ -16,7 +16,10 @@ import (
 // Diff returns the plan that makes observed match desired. It does no I/O and reads the clock
 // only through observed.Now, so equal inputs give equal plans.
 func Diff(desired Desired, observed Inventory) Plan {
-	b := &differ{d: &desired, inv: &observed, byID: map[string]*Action{}}
+	b := &differ{d: &desired, inv: &observed, byID: map[string]*Action{}, replace: map[string]bool{}, current: map[string]string{}}
+	for _, id := range desired.Replace {
+		b.replace[id] = true
+	}
 	b.sortVMs()
 	b.boxes()
 	b.goldens()
@@ -42,6 +45,8 @@ type differ struct {
 	builds  map[string]*Action
 	orphans map[string]*Action // destroy_orphan by VM name
 	cordon  map[string]bool    // cordoned VM IDs, built on first use
+	replace map[string]bool    // IDs of VMs whose replacement was requested (Desired.Replace)
+	current map[string]string  // the golden each pool's workers are cloned from, by pool
 	reasons map[string]string  // staleReason by pool and image, since chef.Changes is costly
 }
 
@@ -107,8 +112,13 @@ func (b *differ) boxes() {
 	}
 	have := map[string]bool{}
 	for _, v := range b.boxVMs {
-		if !b.orphan(v, RoleBox, BoxVMName(v.Box, v.Version)) {
-			have[v.Name] = true
+		if b.orphan(v, RoleBox, BoxVMName(v.Box, v.Version)) {
+			continue
+		}
+		have[v.Name] = true
+		if box := need[v.Name]; box != nil && b.replace[v.ID] {
+			b.imports[v.Name] = b.add(Action{Kind: KindReplaceBox, Target: v.Name, TargetID: v.ID, Box: box.Name,
+				Version: box.Version, Reason: ReasonReplace})
 		}
 	}
 	for _, name := range sortedKeys(need) {
@@ -130,10 +140,19 @@ func (b *differ) boxes() {
 	}
 }
 
+// goldens plans a golden for every pool with VMs that has none of its image, or only ones whose
+// replacement was requested: the next generation, built beside them.
 func (b *differ) goldens() {
-	have := map[string]*VM{}
+	type key struct{ pool, image string }
+	best := map[key]*VM{} // the newest generation not being replaced
+	gens := map[key]int{} // the newest generation
+	replaced := map[key]bool{}
 	for _, v := range b.goldenVMs {
-		if b.orphan(v, RoleGolden, GoldenName(v.Pool, v.Image)) {
+		want := GoldenName(v.Pool, v.Image)
+		if goldenGen(v) > 0 {
+			want = v.Name
+		}
+		if b.orphan(v, RoleGolden, want) {
 			continue
 		}
 		if !v.HasSnapshot(SnapshotGolden) {
@@ -141,14 +160,30 @@ func (b *differ) goldens() {
 				Reason: "golden snapshot missing"})
 			continue
 		}
-		have[v.Name] = v
+		k, g := key{v.Pool, v.Image}, goldenGen(v)
+		gens[k] = max(gens[k], g)
+		if b.replace[v.ID] {
+			replaced[k] = true
+		} else if best[k] == nil || g > goldenGen(best[k]) {
+			best[k] = v
+		}
 	}
 	for _, p := range b.d.Pools {
-		name := GoldenName(p.Name, p.Hash)
-		if p.VMs == 0 || have[name] != nil {
+		if p.VMs == 0 {
 			continue
 		}
-		a := Action{Kind: KindBuildGolden, Target: name, Pool: p.Name, Image: p.Hash, Reason: b.goldenReason(&p)}
+		k := key{p.Name, p.Hash}
+		if g := best[k]; g != nil {
+			b.current[p.Name] = g.Name
+			continue
+		}
+		name := GoldenGenName(p.Name, p.Hash, gens[k]+1)
+		b.current[p.Name] = name
+		reason := ReasonReplace
+		if !replaced[k] {
+			reason = b.goldenReason(&p)
+		}
+		a := Action{Kind: KindBuildGolden, Target: name, Pool: p.Name, Image: p.Hash, Reason: reason}
 		if box := b.d.Box(p.Box); box != nil {
 			if imp := b.imports[BoxVMName(box.Name, box.Version)]; imp != nil {
 				a.DependsOn = append(a.DependsOn, imp.ID)
@@ -207,6 +242,9 @@ func (b *differ) workers() {
 				continue
 			}
 			c := classify(vm, &p, b.inv.Now, b.inv.Exclusive, timeout)
+			if want == WantPresent && vm != nil && b.replace[vm.ID] && (c.obs == ObsRunning || c.obs == ObsStopped) {
+				c = condition{obs: ObsStale, reason: ReasonReplace}
+			}
 			reason := c.reason
 			if want == WantAbsent && c.obs != ObsCreating {
 				reason = "count " + strconv.Itoa(observed) + " -> " + strconv.Itoa(n)
@@ -240,6 +278,9 @@ func (b *differ) slotCond(p *PoolSpec, name string, vm *VM, want Want, c conditi
 		a.Pool = p.Name
 		if st.kind != KindDestroyWorker && st.kind != KindStartWorker {
 			a.Image = p.Hash
+			if g := b.current[p.Name]; g != GoldenName(p.Name, p.Hash) {
+				a.Golden = g
+			}
 		}
 	}
 	if st.wait {
@@ -294,7 +335,7 @@ func (b *differ) collect() {
 	wantBox := map[string]bool{}
 	for _, p := range b.d.Pools {
 		if p.VMs > 0 {
-			wantGolden[GoldenName(p.Name, p.Hash)] = true
+			wantGolden[b.current[p.Name]] = true
 			if box := b.d.Box(p.Box); box != nil {
 				wantBox[BoxVMName(box.Name, box.Version)] = true
 			}
@@ -306,11 +347,21 @@ func (b *differ) collect() {
 			continue
 		}
 		a := Action{Kind: KindCollectGolden, Target: g.Name, TargetID: g.ID, Pool: g.Pool, Reason: "no longer referenced"}
-		if b.d.Pool(g.Pool) != nil && b.d.Pool(g.Pool).VMs > 0 {
-			a.Reason = "superseded by " + GoldenName(g.Pool, b.d.Pool(g.Pool).Hash)
+		p := b.d.Pool(g.Pool)
+		if p != nil && p.VMs > 0 {
+			a.Reason = "superseded by " + b.current[g.Pool]
+		}
+		// A golden rebuilt on request shares its image with its successor: only the workers
+		// whose replacement was requested with it are still linked to it.
+		successor := p != nil && p.VMs > 0 && p.Hash == g.Image && b.replace[g.ID]
+		if successor {
+			a.Reason = "replaced by " + b.current[g.Pool]
 		}
 		for _, v := range b.inv.VMs {
 			if v.Image != g.Image || v.Name == g.Name || strings.HasPrefix(v.Name, "fleet-") {
+				continue
+			}
+			if successor && (!b.replace[v.ID] || v.Pool != g.Pool) {
 				continue
 			}
 			if w := b.workerAction[v.ID]; w != nil && w.Kind != KindStartWorker {

@@ -21,6 +21,8 @@ type fakeProvider struct {
 	peak    int
 	// gate, when set, is received from by every call, so a test can hold calls in flight.
 	gate chan struct{}
+	// clonedFrom maps each worker created to the golden it was cloned from.
+	clonedFrom map[string]string
 }
 
 func newFake(vms ...VM) *fakeProvider {
@@ -94,6 +96,12 @@ func (f *fakeProvider) CreateWorker(ctx context.Context, r WorkerRequest) error 
 	if err := f.enter(ctx, "create", r.Name); err != nil {
 		return err
 	}
+	f.mu.Lock()
+	if f.clonedFrom == nil {
+		f.clonedFrom = map[string]string{}
+	}
+	f.clonedFrom[r.Name] = r.Golden
+	f.mu.Unlock()
 	f.put(VM{Name: r.Name, Role: RoleWorker, Pool: r.Pool.Name, Image: r.Pool.Hash, Power: PowerRunning,
 		Snapshots: []string{SnapshotReady}, Memory: r.Pool.Memory, CPUs: r.Pool.CPUs})
 	return nil

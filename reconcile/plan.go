@@ -16,6 +16,7 @@ const (
 	KindDestroyOrphan Kind = "destroy_orphan" // a VM left half-created by a pass that died
 	KindDestroyWorker Kind = "destroy_worker" // surplus worker (highest index first)
 	KindRepairWorker  Kind = "repair_worker"  // destroy and recreate a broken worker
+	KindReplaceBox    Kind = "replace_box"    // destroy a box VM, download, verify and import it again
 	KindFetchBox      Kind = "fetch_box"      // download, verify and unpack a box
 	KindImportBox     Kind = "import_box"     // import a box version as a box VM
 	KindBuildGolden   Kind = "build_golden"   // clone the box, provision, snapshot golden
@@ -27,9 +28,9 @@ const (
 )
 
 var kindOrder = map[Kind]int{
-	KindDestroyOrphan: 0, KindDestroyWorker: 1, KindRepairWorker: 2, KindFetchBox: 3, KindImportBox: 4,
-	KindBuildGolden: 5, KindCreateWorker: 6, KindStartWorker: 7, KindReplaceWorker: 8,
-	KindCollectGolden: 9, KindCollectBox: 10,
+	KindDestroyOrphan: 0, KindDestroyWorker: 1, KindRepairWorker: 2, KindReplaceBox: 3, KindFetchBox: 4,
+	KindImportBox: 5, KindBuildGolden: 6, KindCreateWorker: 7, KindStartWorker: 8, KindReplaceWorker: 9,
+	KindCollectGolden: 10, KindCollectBox: 11,
 }
 
 // Symbol is the Terraform-like mark of the kind: "+" create, "~" change in place,
@@ -40,7 +41,7 @@ func (k Kind) Symbol() string {
 		return "+"
 	case KindStartWorker:
 		return "~"
-	case KindRepairWorker, KindReplaceWorker:
+	case KindRepairWorker, KindReplaceWorker, KindReplaceBox:
 		return "-/+"
 	default:
 		return "-"
@@ -62,6 +63,9 @@ type Action struct {
 	Version string `json:"version,omitempty"`
 	// Image is the image hash a build_golden, create, repair or replace produces.
 	Image string `json:"image,omitempty"`
+	// Golden is the golden VM a create, repair or replace clones the worker from; empty means
+	// GoldenName(Pool, Image) (plans written before goldens could be rebuilt).
+	Golden string `json:"golden,omitempty"`
 	// DependsOn lists the IDs of actions that must succeed first.
 	DependsOn []string `json:"depends_on,omitempty"`
 	// Reason says why, for humans; apply never reads it.

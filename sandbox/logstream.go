@@ -9,6 +9,7 @@ package sandbox
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"sync"
@@ -25,6 +26,9 @@ type logStream struct {
 	chunk int
 	every time.Duration
 	log   *slog.Logger
+	// tee gets a copy of every byte the file gets (Config.LogOutput); nil for none. Set before
+	// the first Write, then only read, under mu.
+	tee io.Writer
 
 	full chan struct{} // capacity 1: the buffer holds a whole chunk
 	cutc chan struct{} // closed once when the log is cut at max
@@ -102,6 +106,9 @@ func (l *logStream) appendLocked(p []byte) {
 		if _, err := l.file.Write(p); err != nil {
 			l.fileErr = err
 		}
+	}
+	if l.tee != nil {
+		_, _ = l.tee.Write(p) // a copy for reporting must never stop the log
 	}
 	l.buf = append(l.buf, p...)
 	if len(l.buf) >= l.chunk {

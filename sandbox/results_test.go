@@ -5,10 +5,13 @@ package sandbox
 // back after each, ready for the next.
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -95,10 +98,12 @@ func TestJobResults(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			tee := &teeLogs{logs: map[string]*bytes.Buffer{}}
 			s := w.sandbox(t, vm, w.qc, slot, func(c *Config) {
 				if tt.job != (spec.Job{}) {
 					c.Job = tt.job
 				}
+				c.LogOutput = tee.writer
 			})
 			a := w.args(tt.steps...)
 			if tt.edit != nil {
@@ -154,6 +159,9 @@ func TestJobResults(t *testing.T) {
 			if string(local) != got {
 				t.Errorf("local log (%d bytes) differs from the queue's (%d bytes)", len(local), len(got))
 			}
+			if copied := tee.text(job.ID); copied != string(local) {
+				t.Errorf("LogOutput got %d bytes, want the local log's %d; got:\n%s", len(copied), len(local), copied)
+			}
 			if tt.err == ErrLogLimit && len(got) > 20000+2000 {
 				t.Errorf("log is %d bytes, want about max_log (20000) plus the agent's notes", len(got))
 			}
@@ -163,6 +171,37 @@ func TestJobResults(t *testing.T) {
 		})
 	}
 }
+
+// teeLogs is a Config.LogOutput that keeps each job's copy of its log.
+type teeLogs struct {
+	mu   sync.Mutex
+	logs map[string]*bytes.Buffer
+}
+
+func (l *teeLogs) writer(id string) io.Writer {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := &bytes.Buffer{}
+	l.logs[id] = b
+	return writerFunc(func(p []byte) (int, error) {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return b.Write(p)
+	})
+}
+
+func (l *teeLogs) text(id string) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if b := l.logs[id]; b != nil {
+		return b.String()
+	}
+	return ""
+}
+
+type writerFunc func(p []byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
 func TestVMDeathRequeuesTheJob(t *testing.T) {
 	w := newWorld(t, true)

@@ -46,6 +46,9 @@ func (s *Sandbox) attempt(ctx context.Context, job *queue.Job, log *slog.Logger)
 		return infra("open job log", err)
 	}
 	ls := newLogStream(job.ID, f, s.cfg.Queue.AppendLog, lim.MaxLog, s.cfg.ChunkSize, s.cfg.FlushInterval, log)
+	if s.cfg.LogOutput != nil {
+		ls.tee = s.cfg.LogOutput(job.ID)
+	}
 	flushed := make(chan struct{})
 	go func() {
 		defer close(flushed)

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -87,6 +88,13 @@ type Config struct {
 	// RollbackTimeout bounds a rollback, which also runs when Run's context
 	// has ended. Default DefaultRollbackTimeout.
 	RollbackTimeout time.Duration
+	// LogOutput, when set, is called once per job and returns a writer that
+	// gets a copy of everything the job's log file gets (the job's output
+	// and the agent's notes), in order, as it is written. Its Write is
+	// called with the log's lock held, so it must not block (a
+	// report.LogWriter only enqueues); its errors are ignored. Default:
+	// none.
+	LogOutput func(jobID string) io.Writer
 }
 
 // Sandbox runs jobs on one worker VM, one at a time. Run must not be called

@@ -135,6 +135,7 @@ func (d *decoder) box(n *node) *Box {
 	b.SSH.PrivateKey = d.path(ssh, "private_key", "", "")
 	b.SSH.Port, a = d.integer(ssh, "port", 22)
 	d.bounded(a, b.SSH.Port, 1, 65535, "Invalid SSH port", "")
+	d.boxFormat(n, b)
 	return b
 }
 
@@ -149,7 +150,7 @@ func (d *decoder) pool(n *node) *Pool {
 	}
 	p.Provider, a = d.str(n, "provider", ProviderVirtualBox)
 	if a != nil && p.Provider != ProviderVirtualBox && p.Provider != ProviderQEMU {
-		d.errorf(a.Expr.Range(), "Unsupported provider", "provider %q is not known; use %q (or %q, reserved for the QEMU provider).",
+		d.errorf(a.Expr.Range(), "Unsupported provider", "provider %q is not known; use %q or %q.",
 			p.Provider, ProviderVirtualBox, ProviderQEMU)
 	}
 	p.VMs, a = d.integer(n, "vms", 1)

@@ -19,12 +19,17 @@ import (
 type Fleet struct {
 	Host       Host
 	VirtualBox VirtualBox
+	QEMU       QEMU
 	Queue      Queue
 	Reconcile  Reconcile
 	Metrics    Metrics
 	Boxes      []*Box   // in declaration order, file by file
 	Pools      []*Pool  // in declaration order, file by file; at least one
 	Files      []string // the files the fleet was read from, in load order (overrides last)
+
+	// Reports are the receivers of job events (`report "http"` blocks), in declaration order;
+	// empty when none is declared. They hold credentials: never print them with %+v.
+	Reports []*Report
 }
 
 // Box returns the box declared with name, or nil.
@@ -90,6 +95,14 @@ type Box struct {
 	URL      string // required; file://, http:// or https:// (relative file: URLs made absolute)
 	Checksum string // "sha256:<hex>" (or sha1/sha512), lower case; empty = not verified
 	SSH      BoxSSH
+	// Format is BoxFormatVagrant (default, imported by VirtualBox) or BoxFormatQEMU (a qcow2
+	// box imported by QEMU); a pool's provider must fit it.
+	Format string
+	// Cmdline, for a QEMU box, replaces the kernel command line the box ships in its cmdline
+	// file; empty keeps the box's.
+	Cmdline string
+	// FormatRange is the value of the format attribute, or the block header when defaulted.
+	FormatRange hcl.Range
 	// DeclRange is the `box "name"` header, for diagnostics about the box as a whole.
 	DeclRange hcl.Range
 }
@@ -104,7 +117,7 @@ type BoxSSH struct {
 // Provider names accepted by pool.provider.
 const (
 	ProviderVirtualBox = "virtualbox"
-	ProviderQEMU       = "qemu" // reserved for the QEMU provider
+	ProviderQEMU       = "qemu"
 )
 
 // Rollback strategies accepted by pool.rollback.
@@ -117,7 +130,7 @@ const (
 type Pool struct {
 	Name     string // the block label; a VM name prefix ([a-z0-9][a-z0-9-]*, at most 40 characters)
 	Box      string // required; names a declared box
-	Provider string // default "virtualbox"; "qemu" is reserved
+	Provider string // default "virtualbox", or "qemu"; the pool's box must be in the matching format
 	VMs      int    // default 1; 0..200
 	Memory   int    // MiB; default 1024; 128..262144
 	CPUs     int    // default 1; 1..64

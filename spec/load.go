@@ -154,6 +154,7 @@ func (l *Loader) build(base []*hcl.File, names []string, over []*hcl.File, diags
 	fl.Host = d.host(root.child("host"))
 	vb, portAttr := d.virtualBox(root.child("virtualbox"))
 	fl.VirtualBox = vb
+	fl.QEMU = d.qemu(root.child("qemu"))
 	fl.Queue = d.queue(root.child("queue"))
 	fl.Reconcile = d.reconcile(root.child("reconcile"))
 	fl.Metrics = d.metrics(root.child("metrics"))
@@ -163,8 +164,13 @@ func (l *Loader) build(base []*hcl.File, names []string, over []*hcl.File, diags
 			fl.Boxes = append(fl.Boxes, d.box(c))
 		case "pool":
 			fl.Pools = append(fl.Pools, d.pool(c))
+		case "report":
+			if r := d.report(c); r != nil {
+				fl.Reports = append(fl.Reports, r)
+			}
 		}
 	}
+	diags = append(diags, checkReports(fl.Reports)...)
 	diags = append(diags, d.diags...)
 	if allEmpty {
 		// Every base file was already reported empty; "no pool" would say it twice.
@@ -210,6 +216,7 @@ func crossCheck(fl *Fleet, root *node, portAttr *hcl.Attribute) hcl.Diagnostics 
 			Subject:  p.BoxRange.Ptr(),
 		})
 	}
+	diags = append(diags, checkBoxFormats(fl)...)
 	if need, have := fl.ports(), fl.VirtualBox.SSHPortRange[1]-fl.VirtualBox.SSHPortRange[0]+1; need > have && portAttr != nil {
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,

@@ -24,6 +24,7 @@ func defaults(files []string, boxes []*Box, pools []*Pool) *Fleet {
 	return &Fleet{
 		Host:       Host{Name: defaultHostName(), StateDir: "/var/lib/fleet"},
 		VirtualBox: VirtualBox{Manage: "VBoxManage", MaxParallel: 2, SSHPortRange: [2]int{2200, 2999}, CallTimeout: 10 * time.Minute},
+		QEMU:       QEMU{Binary: "qemu-system-x86_64", Accel: "auto"},
 		Queue:      Queue{Redis: "redis://127.0.0.1:6379/0", Namespace: "resque", MaxAttempts: 3},
 		Reconcile:  Reconcile{Resync: 30 * time.Second},
 		Boxes:      boxes,
@@ -36,7 +37,7 @@ func lucid32() *Box {
 	return &Box{
 		Name: "lucid32", Version: "2.1.0", URL: "https://boxes.example.org/lucid32.box",
 		Checksum: "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
-		SSH:      BoxSSH{User: "vagrant", Port: 22},
+		SSH:      BoxSSH{User: "vagrant", Port: 22}, Format: "vagrant",
 	}
 }
 
@@ -75,6 +76,10 @@ virtualbox {
   ssh_port_range = [3000, 3099]
   call_timeout   = "90s"
 }
+qemu {
+  binary = "bin/qemu"
+  accel  = "tcg"
+}
 queue {
   redis        = "rediss://queue.example.org:6380/2"
   namespace    = "ci"
@@ -84,6 +89,8 @@ box "precise64" {
   version  = "1.0"
   url      = "file:boxes/precise64.box"
   checksum = "sha1:da39a3ee5e6b4b0d3255bfef95601890afd80709"
+  format   = "qemu"
+  cmdline  = "console=ttyS0 root=/dev/vda"
   ssh {
     user        = "builder"
     private_key = "keys/id_ed25519"
@@ -118,12 +125,14 @@ pool "ruby-1" {
 			return &Fleet{
 				Host:       Host{Name: "build-01.example.org", StateDir: filepath.Join(dir, "state")},
 				VirtualBox: VirtualBox{Manage: filepath.Join(dir, "bin/VBoxManage"), MaxParallel: 4, SSHPortRange: [2]int{3000, 3099}, CallTimeout: 90 * time.Second},
+				QEMU:       QEMU{Binary: filepath.Join(dir, "bin/qemu"), Accel: "tcg"},
 				Queue:      Queue{Redis: "rediss://queue.example.org:6380/2", Namespace: "ci", MaxAttempts: 5},
 				Reconcile:  Reconcile{Resync: 30 * time.Second},
 				Boxes: []*Box{{
 					Name: "precise64", Version: "1.0", URL: "file://" + filepath.Join(dir, "boxes/precise64.box"),
 					Checksum: "sha1:da39a3ee5e6b4b0d3255bfef95601890afd80709",
 					SSH:      BoxSSH{User: "builder", PrivateKey: filepath.Join(dir, "keys/id_ed25519"), Port: 2222},
+					Format:   "qemu", Cmdline: "console=ttyS0 root=/dev/vda",
 				}},
 				Pools: []*Pool{{
 					Name: "ruby-1", Box: "precise64", Provider: "qemu", VMs: 0, Memory: 262144, CPUs: 64,

@@ -18,10 +18,12 @@ type blockSchema struct {
 }
 
 // nestedBlock describes a block type allowed inside another. A multi block may appear once per
-// distinct label (box, pool); any other block at most once.
+// distinct label (box, pool); a repeat block any number of times (report); any other block at
+// most once.
 type nestedBlock struct {
 	labels []string
 	multi  bool
+	repeat bool
 	schema *blockSchema
 }
 
@@ -34,7 +36,7 @@ var (
 	jobSchema     = &blockSchema{attrs: []string{"timeout", "log_silence", "max_log"}}
 	rolloutSchema = &blockSchema{attrs: []string{"max_unavailable"}}
 	boxSchema     = &blockSchema{
-		attrs:    []string{"version", "url", "checksum"},
+		attrs:    []string{"version", "url", "checksum", "format", "cmdline"},
 		required: []string{"version", "url"},
 		blocks:   map[string]*nestedBlock{"ssh": {schema: sshSchema}},
 	}
@@ -50,11 +52,13 @@ var (
 	rootSchema = &blockSchema{blocks: map[string]*nestedBlock{
 		"host":       {schema: &blockSchema{attrs: []string{"name", "state_dir"}}},
 		"virtualbox": {schema: &blockSchema{attrs: []string{"manage", "max_parallel", "ssh_port_range", "call_timeout"}}},
+		"qemu":       {schema: &blockSchema{attrs: []string{"binary", "accel"}}},
 		"queue":      {schema: &blockSchema{attrs: []string{"redis", "namespace", "max_attempts"}}},
 		"reconcile":  {schema: &blockSchema{attrs: []string{"resync"}}},
 		"metrics":    {schema: &blockSchema{attrs: []string{"listen"}}},
 		"box":        {labels: []string{"name"}, multi: true, schema: boxSchema},
 		"pool":       {labels: []string{"name"}, multi: true, schema: poolSchema},
+		"report":     {labels: []string{"kind"}, repeat: true, schema: reportSchema},
 	}}
 )
 
@@ -127,6 +131,10 @@ func dedupe(n *node, s *blockSchema) hcl.Diagnostics {
 	kept := n.blocks[:0]
 	for _, c := range n.blocks {
 		nb := s.blocks[c.typ]
+		if nb.repeat {
+			kept = append(kept, c) // repeats are told apart by content (checkReports)
+			continue
+		}
 		k := c.key()
 		if !nb.multi {
 			k = c.typ // at most one, whatever its label
@@ -166,6 +174,16 @@ func mergeOverride(base, ov *node, s *blockSchema) hcl.Diagnostics {
 	}
 	for _, c := range ov.blocks {
 		nb := s.blocks[c.typ]
+		if nb.repeat {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Repeated block in override file",
+				Detail: fmt.Sprintf("Override file declares %s, but such blocks may repeat, so an override could not tell which one it changes; declare it in a non-override file.",
+					c.title()),
+				Subject: c.defRange.Ptr(),
+			})
+			continue
+		}
 		var target *node
 		for _, b := range base.blocks {
 			if b.key() == c.key() {

@@ -14,8 +14,10 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/fleet-agent/fleet/golden"
 	"github.com/fleet-agent/fleet/guest"
 	"github.com/fleet-agent/fleet/reconcile"
+	"github.com/fleet-agent/fleet/sandbox"
 	"github.com/fleet-agent/fleet/vbox"
 )
 
@@ -90,15 +92,15 @@ func (p *Provider) BuildGolden(ctx context.Context, r reconcile.GoldenRequest) (
 	if err := p.d.Start(ctx, ref.UUID); err != nil {
 		return mark(fmt.Errorf("build golden %s: %w", r.Name, err))
 	}
-	signers, err := p.boxSigners(r.Box)
+	signers, err := golden.BoxSigners(r.Box)
 	if err != nil {
 		return fmt.Errorf("build golden %s: %w", r.Name, err)
 	}
-	c, err := p.waitSSH(ctx, r.Name, fwd.HostPort, sshUser(r.Box), "", signers)
+	c, err := p.waitSSH(ctx, r.Name, fwd.HostPort, golden.SSHUser(r.Box), "", signers)
 	if err != nil {
 		return mark(fmt.Errorf("build golden %s: %w", r.Name, err))
 	}
-	err = p.provision(ctx, c, r)
+	err = golden.Provision(ctx, c, r, p.key.PublicKey(), p.cfg.ProvisionLog)
 	c.Close()
 	if err != nil {
 		return fmt.Errorf("build golden %s: %w", r.Name, err)
@@ -138,7 +140,7 @@ func (p *Provider) CreateWorker(ctx context.Context, r reconcile.WorkerRequest) 
 		}
 	}()
 	facts := append(p.creating(reconcile.RoleWorker), kv{reconcile.KeyPool, r.Pool.Name}, kv{reconcile.KeyGolden, r.Pool.Hash},
-		kv{reconcile.KeyImage, ""}, kv{reconcile.KeyHostKey, ""}, kv{keyUser, sshUser(r.Box)})
+		kv{reconcile.KeyImage, ""}, kv{reconcile.KeyHostKey, ""}, kv{keyUser, golden.SSHUser(r.Box)})
 	if err := p.setFacts(ctx, ref.UUID, facts...); err != nil {
 		return mark(fmt.Errorf("create worker %s: %w", r.Name, err))
 	}
@@ -153,13 +155,13 @@ func (p *Provider) CreateWorker(ctx context.Context, r reconcile.WorkerRequest) 
 	if err := p.d.Start(ctx, ref.UUID); err != nil {
 		return mark(fmt.Errorf("create worker %s: %w", r.Name, err))
 	}
-	c, err := p.waitSSH(ctx, r.Name, fwd.HostPort, sshUser(box), "", nil)
+	c, err := p.waitSSH(ctx, r.Name, fwd.HostPort, golden.SSHUser(box), "", nil)
 	if err != nil {
 		return mark(fmt.Errorf("create worker %s: %w", r.Name, err))
 	}
 	hostKey := guest.FormatHostKey(c.HostKey())
 	marker := "ready " + r.Name + " " + ref.UUID
-	err = writeMarker(ctx, c, marker)
+	err = golden.WriteMarker(ctx, c, marker)
 	c.Close()
 	if err != nil {
 		return mark(fmt.Errorf("create worker %s: %w", r.Name, err))
@@ -167,7 +169,7 @@ func (p *Provider) CreateWorker(ctx context.Context, r reconcile.WorkerRequest) 
 	if _, err := p.d.TakeSnapshot(ctx, ref.UUID, reconcile.SnapshotReady, true); err != nil {
 		return mark(fmt.Errorf("create worker %s: %w", r.Name, err))
 	}
-	if err := p.setFacts(ctx, ref.UUID, kv{reconcile.KeyHostKey, hostKey}, kv{keyMarker, marker}, kv{reconcile.KeyPhase, reconcile.PhaseReady}); err != nil {
+	if err := p.setFacts(ctx, ref.UUID, kv{reconcile.KeyHostKey, hostKey}, kv{sandbox.KeyMarker, marker}, kv{reconcile.KeyPhase, reconcile.PhaseReady}); err != nil {
 		return mark(fmt.Errorf("create worker %s: %w", r.Name, err))
 	}
 	return nil

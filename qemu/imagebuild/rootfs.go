@@ -57,11 +57,22 @@ while [ $# -gt 0 ] && [ "${1#-}" != "$1" ]; do shift; done
 exec "$@"
 `
 
-// gitScript stands in for git in this network-less test guest: clone makes the target folder,
-// everything else succeeds. Jobs in tests prove the sandbox, not git.
+// gitScript stands in for git in this test guest, which has no git: `clone [options] [--] URL
+// DIR` makes DIR and, for an http:// URL, unpacks URL/archive.tar into it (the repository
+// server of the end-to-end tests, reached through QEMU's user network); everything else
+// succeeds. Jobs in tests prove the sandbox and the daemon, not git.
 const gitScript = `#!/bin/sh
 case "$1" in
-clone) for last; do :; done; mkdir -p "$last" && echo "test-image git: cloned into $last" ;;
+clone)
+  url= dir=
+  for a; do case "$a" in clone|-*) ;; *) url=$dir dir=$a ;; esac; done
+  mkdir -p "$dir" || exit 128
+  case "$url" in
+  http://*)
+    wget -q -O "$dir/.archive.tar" "$url/archive.tar" && tar -x -f "$dir/.archive.tar" -C "$dir" && rm -f "$dir/.archive.tar" ||
+      { echo "test-image git: cannot fetch $url/archive.tar" >&2; exit 128; } ;;
+  esac
+  echo "test-image git: cloned $url into $dir" ;;
 esac
 exit 0
 `
