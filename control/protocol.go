@@ -17,6 +17,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/fleet-agent/fleet/internal/jsontime"
 )
 
 // SocketName is the control socket's file name in state_dir.
@@ -65,25 +67,8 @@ type Response struct {
 	Status *Status `json:"status,omitempty"`
 }
 
-// Duration is a time.Duration written in JSON as a Go duration string.
-type Duration time.Duration
-
-// MarshalJSON writes d as "1h0m0s".
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
-
-// UnmarshalJSON reads a Go duration string.
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("duration: %w", err)
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return fmt.Errorf("duration: %w", err)
-	}
-	*d = Duration(v)
-	return nil
-}
+// Duration is a time.Duration written in JSON as a Go duration string ("1h0m0s").
+type Duration = jsontime.Duration
 
 // ParseRequest decodes and checks one request line.
 func ParseRequest(line []byte) (Request, error) {
