@@ -38,7 +38,8 @@ fuzz-smoke:
 bench:
 	@scripts/bench.sh
 
-# demo runs the agent end to end on the VirtualBox simulator (about 15 s; see scripts/demo.sh).
+# demo runs the agent end to end on real QEMU VMs when QEMU installs, else on the VirtualBox
+# simulator (about 20 s after the first build; see scripts/demo.sh).
 demo:
 	@scripts/demo.sh
 
