@@ -195,12 +195,18 @@ func (h *host) write(c fleetCfg) { h.writeRaw(h.render(c)) }
 
 func (h *host) writeRaw(s string) {
 	h.t.Helper()
-	tmp := h.fleet + ".tmp"
-	if err := os.WriteFile(tmp, []byte(s), 0o644); err != nil {
-		h.t.Fatal(err)
+	writeAtomic(h.t, h.fleet, s)
+}
+
+// writeAtomic replaces path with content through a temp file renamed over it, as editors do.
+func writeAtomic(t *testing.T, path, content string) {
+	t.Helper()
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
 	}
-	if err := os.Rename(tmp, h.fleet); err != nil {
-		h.t.Fatal(err)
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -208,42 +214,49 @@ func (h *host) writeRaw(s string) {
 func (h *host) start() {
 	h.t.Helper()
 	h.procN++
-	h.logPath = filepath.Join(h.dir, fmt.Sprintf("agent-%d.log", h.procN))
-	logf, err := os.Create(h.logPath)
+	h.proc, h.exited, h.logPath = startAgentRun(h.t, h.bin, h.fleet, h.dir, h.procN, h.sim.Env())
+}
+
+// startAgentRun starts `agent run -c fleet` in its own process group, with env added to the
+// test's, and its output in dir/agent-N.log. exited closes once the process has been waited
+// for. Cleanup kills the whole group and, when the test failed, prints the log's end (and keeps
+// the log in $FLEET_E2E_KEEP_LOGS when set).
+func startAgentRun(t *testing.T, bin, fleet, dir string, n int, env []string) (proc *exec.Cmd, exited chan struct{}, logPath string) {
+	t.Helper()
+	logPath = filepath.Join(dir, fmt.Sprintf("agent-%d.log", n))
+	logf, err := os.Create(logPath)
 	if err != nil {
-		h.t.Fatal(err)
+		t.Fatal(err)
 	}
-	cmd := exec.Command(h.bin, "run", "-c", h.fleet, "--log-format", "text", "--log-level", "debug")
-	cmd.Env = append(os.Environ(), h.sim.Env()...)
+	cmd := exec.Command(bin, "run", "-c", fleet, "--log-format", "text", "--log-level", "debug")
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
-		h.t.Fatal(err)
+		t.Fatal(err)
 	}
 	logf.Close()
-	h.proc = cmd
-	exited := make(chan struct{})
-	h.exited = exited
+	exited = make(chan struct{})
 	go func() {
 		defer close(exited)
 		cmd.Wait()
 	}()
-	h.t.Cleanup(func() {
+	t.Cleanup(func() {
 		select {
 		case <-exited:
 		default:
 			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 			<-exited
 		}
-		if h.t.Failed() {
-			b, _ := os.ReadFile(logf.Name())
-			keep := os.Getenv("FLEET_E2E_KEEP_LOGS")
-			if keep != "" {
-				os.WriteFile(filepath.Join(keep, filepath.Base(h.t.Name())+"-"+filepath.Base(logf.Name())), b, 0o644)
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			if keep := os.Getenv("FLEET_E2E_KEEP_LOGS"); keep != "" {
+				os.WriteFile(filepath.Join(keep, filepath.Base(t.Name())+"-"+filepath.Base(logPath)), b, 0o644)
 			}
-			h.t.Logf("agent log %s:\n%s", logf.Name(), tail(string(b), 6000))
+			t.Logf("agent log %s:\n%s", logPath, tail(string(b), 8000))
 		}
 	})
+	return cmd, exited, logPath
 }
 
 func tail(s string, n int) string {

@@ -222,47 +222,14 @@ pool "q" {
   }
 }
 `, h.stateDir, h.ports[0], h.ports[1], h.redisURL, h.boxFile, h.img.User, h.img.PrivateKey, vms)
-	tmp := h.fleet + ".tmp"
-	if err := os.WriteFile(tmp, []byte(src), 0o644); err != nil {
-		h.t.Fatal(err)
-	}
-	if err := os.Rename(tmp, h.fleet); err != nil {
-		h.t.Fatal(err)
-	}
+	writeAtomic(h.t, h.fleet, src)
 }
 
 // start starts `agent run` with its output in a log file.
 func (h *qhost) start() {
 	h.t.Helper()
 	h.procN++
-	h.logPath = filepath.Join(h.dir, fmt.Sprintf("agent-%d.log", h.procN))
-	logf, err := os.Create(h.logPath)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	cmd := exec.Command(h.bin, "run", "-c", h.fleet, "--log-format", "text", "--log-level", "debug")
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		h.t.Fatal(err)
-	}
-	logf.Close()
-	h.proc = cmd
-	exited := make(chan struct{})
-	h.exited = exited
-	go func() { defer close(exited); cmd.Wait() }()
-	h.t.Cleanup(func() {
-		select {
-		case <-exited:
-		default:
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-exited
-		}
-		if h.t.Failed() {
-			b, _ := os.ReadFile(logf.Name())
-			h.t.Logf("agent log %s:\n%s", logf.Name(), tail(string(b), 8000))
-		}
-	})
+	h.proc, h.exited, h.logPath = startAgentRun(h.t, h.bin, h.fleet, h.dir, h.procN, nil)
 }
 
 // stop sends SIGTERM and waits for the agent to exit; it returns the exit code.
