@@ -11,6 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
+. scripts/lib/redis.sh
 
 need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
@@ -99,23 +100,7 @@ trap stop_rss EXIT
 
 bin/vboxsim make-box --out "$RSS_DIR/box" --authorized-key examples/demo/vagrant.pub >/dev/null
 (cd "$RSS_DIR/box" && tar -czf "$RSS_DIR/box.box" *)
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-REDIS_PORT=""
-for _ in $(seq 50); do
-  p=$((20000 + RANDOM % 9000))
-  port_free "$p" || continue
-  redis-server --bind 127.0.0.1 --port "$p" --save "" --appendonly no --dir "$RSS_DIR" \
-    --logfile "$RSS_DIR/redis.log" </dev/null >/dev/null 2>&1 &
-  REDIS_PID=$!
-  for _ in $(seq 50); do
-    if redis-cli -p "$p" ping 2>/dev/null | grep -q PONG; then REDIS_PORT=$p; break; fi
-    kill -0 "$REDIS_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  [ -n "$REDIS_PORT" ] && break
-  kill "$REDIS_PID" 2>/dev/null; wait "$REDIS_PID" 2>/dev/null || true; REDIS_PID=""
-done
-[ -n "$REDIS_PORT" ] || { echo "bench: could not start redis-server" >&2; exit 1; }
+start_private_redis "$RSS_DIR" || { echo "bench: could not start redis-server" >&2; exit 1; }
 lo=$((32000 + RANDOM % 7 * 100)) # below the ephemeral range and the test suites' blocks (20000-31999)
 cat >"$RSS_DIR/fleet.hcl" <<EOF
 host {

@@ -30,6 +30,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
+. scripts/lib/redis.sh
 T0=$(date +%s)
 
 bold() { if [ -t 1 ]; then printf '\n\033[1m== %s\033[0m\n' "$*"; else printf '\n== %s\n' "$*"; fi; }
@@ -254,25 +255,8 @@ if [ "$PROVIDER" = qemu ]; then
 fi
 
 # A free loopback port for Redis and a block of 100 for the guests' forwarded SSH ports.
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-REDIS_PORT=""
-for _ in $(seq 50); do
-  p=$((20000 + RANDOM % 9000))
-  if port_free "$p"; then
-    redis-server --bind 127.0.0.1 --port "$p" --save "" --appendonly no --dir "$DEMO" \
-      --logfile "$DEMO/redis.log" </dev/null >/dev/null 2>&1 &
-    REDIS_PID=$!
-    for _ in $(seq 50); do
-      if redis-cli -p "$p" ping 2>/dev/null | grep -q PONG; then REDIS_PORT=$p; break; fi
-      kill -0 "$REDIS_PID" 2>/dev/null || break
-      sleep 0.1
-    done
-    [ -n "$REDIS_PORT" ] && break
-    kill "$REDIS_PID" 2>/dev/null; wait "$REDIS_PID" 2>/dev/null || true; REDIS_PID=""
-  fi
-done
-[ -n "$REDIS_PORT" ] || fail "could not start redis-server on a free loopback port (see $DEMO/redis.log)"
-PORT_LO=$((30000 + RANDOM % 300 * 100))
+start_private_redis "$DEMO" || fail "could not start redis-server on a free loopback port (see $DEMO/redis.log)"
+PORT_LO=$((32000 + RANDOM % 7 * 100)) # below the ephemeral range and the test suites' blocks
 
 TEMPLATE=examples/demo/fleet.hcl.in
 [ "$PROVIDER" != qemu ] || TEMPLATE=examples/demo/fleet-qemu.hcl.in
