@@ -188,13 +188,13 @@ func (s *Server) failedPage(w http.ResponseWriter, r *http.Request) {
 	var rows []Failed
 	for i, item := range raw {
 		var f struct {
-			FailedAt  string `json:"failed_at"`
+			FailedAt  string                 `json:"failed_at"`
 			Payload   struct{ Class string } `json:"payload"`
-			Exception string `json:"exception"`
-			Error     string `json:"error"`
-			Worker    string `json:"worker"`
-			Queue     string `json:"queue"`
-			RetriedAt string `json:"retried_at"`
+			Exception string                 `json:"exception"`
+			Error     string                 `json:"error"`
+			Worker    string                 `json:"worker"`
+			Queue     string                 `json:"queue"`
+			RetriedAt string                 `json:"retried_at"`
 		}
 		if json.Unmarshal([]byte(item), &f) != nil {
 			rows = append(rows, Failed{Index: i, Error: "unreadable failure record"})
