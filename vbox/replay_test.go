@@ -12,15 +12,18 @@ package vbox
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 
+	"github.com/fleet-agent/fleet/vbox/vboxsim"
 	"github.com/fleet-agent/fleet/vbox/vboxsim/simtest"
 	"github.com/google/go-cmp/cmp"
 )
@@ -64,26 +67,76 @@ func TestReplayTranscripts(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: %v", file, err)
 			}
-			sim := simtest.New(t)
-			for i, e := range entries {
-				calls++
-				real := classOfResult(e.Args, e.Exit, e.Stderr)
-				_, serr, code := sim.Run(t, e.Args...)
-				got := classOfResult(e.Args, code, serr)
-				if got != real {
-					disagree++
-					msg := "%s call %d %q: real VBoxManage %s (exit %d), vboxsim %s (exit %d): %s"
-					args := []any{filepath.Base(file), i + 1, e.Args, real, e.Exit, got, code, firstLine(serr)}
-					if *replayStrict {
-						t.Errorf(msg, args...)
-					} else {
-						t.Logf(msg, args...)
-					}
+			for _, d := range replay(t, simtest.New(t), entries) {
+				disagree++
+				if *replayStrict {
+					t.Errorf("%s %s", filepath.Base(file), d)
+				} else {
+					t.Logf("%s %s", filepath.Base(file), d)
 				}
 			}
+			calls += len(entries)
 		})
 	}
 	t.Logf("replayed %d calls from %d transcripts; vboxsim disagreed on %d", calls, len(files), disagree)
+}
+
+// replay runs entries in order against sim and returns one line per call where the
+// simulator's outcome class differs from the recorded one.
+func replay(t *testing.T, sim *simtest.Sim, entries []Entry) []string {
+	t.Helper()
+	var out []string
+	for i, e := range entries {
+		real := classOfResult(e.Args, e.Exit, e.Stderr)
+		_, serr, code := sim.Run(t, e.Args...)
+		if got := classOfResult(e.Args, code, serr); got != real {
+			out = append(out, fmt.Sprintf("call %d %q: real VBoxManage %s (exit %d), vboxsim %s (exit %d): %s",
+				i+1, e.Args, real, e.Exit, got, code, firstLine(serr)))
+		}
+	}
+	return out
+}
+
+// TestReplayOfASimulatorRecordingAgrees: a transcript recorded from vboxsim replays against a
+// fresh vboxsim with no disagreement, so every disagreement the harness reports for a real
+// transcript is a difference between the simulator and VirtualBox.
+func TestReplayOfASimulatorRecordingAgrees(t *testing.T) {
+	src := simtest.New(t)
+	rec := t.TempDir()
+	d := New(Config{Manage: src.Bin, Env: src.Env(), Record: rec, LockDir: t.TempDir(), Retries: -1,
+		PortRange: [2]int{42300, 42399}}, nil)
+	ctx := context.Background()
+	ovf := src.MakeBox(t, vboxsim.BoxOptions{Memory: 256, CPUs: 1})
+	if _, err := d.Version(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Import(ctx, ovf, "replay-vm", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.State(ctx, "replay-vm"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.State(ctx, "no-such-vm"); err == nil {
+		t.Fatal("State of a missing VM succeeded")
+	}
+	files, _ := filepath.Glob(filepath.Join(rec, "*.jsonl"))
+	if len(files) != 1 {
+		t.Fatalf("transcripts = %v, want 1", files)
+	}
+	b, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := ParseTranscript(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) < 4 {
+		t.Fatalf("recorded %d calls, want at least 4:\n%s", len(entries), b)
+	}
+	for _, d := range replay(t, simtest.New(t), entries) {
+		t.Error(d)
+	}
 }
 
 // splitCommand splits a sample header's shell-like command, honouring double quotes.
