@@ -25,7 +25,7 @@ func runHardening(t *testing.T, dir string) string {
 	if err := os.MkdirAll(bin, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"passwd", "usermod", "sshd", "systemctl"} {
+	for _, name := range []string{"passwd", "usermod", "sshd", "systemctl", "dropbear"} {
 		stub := "#!/bin/sh\necho " + name + " \"$@\" >> " + dir + "/calls\n"
 		if err := os.WriteFile(filepath.Join(bin, name), []byte(stub), 0o755); err != nil {
 			t.Fatal(err)
@@ -126,5 +126,22 @@ func TestGoldenHardeningRunsThroughSudoAndLocatesFailure(t *testing.T) {
 	err := Harden(context.Background(), r, "vagrant")
 	if err == nil || !strings.Contains(err.Error(), "harden golden") || !strings.Contains(err.Error(), "password is required") {
 		t.Errorf("error %v does not say hardening failed and why", err)
+	}
+}
+
+func TestGoldenHardeningScriptDropbear(t *testing.T) {
+	dir := t.TempDir()
+	def := filepath.Join(dir, "etc/default/dropbear")
+	if err := os.MkdirAll(filepath.Dir(def), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(def, []byte("DROPBEAR_PORT=22\nDROPBEAR_EXTRA_ARGS=\"-w\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runHardening(t, dir)
+	runHardening(t, dir)
+	got, _ := os.ReadFile(def)
+	if want := "DROPBEAR_PORT=22\nDROPBEAR_EXTRA_ARGS=\"-s -g\"\n"; string(got) != want {
+		t.Errorf("/etc/default/dropbear = %q, want %q", got, want)
 	}
 }
