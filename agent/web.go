@@ -16,7 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 
-	"github.com/fleet-agent/fleet/web"
+	"github.com/fleet-agent/fleet/agent/internal/web"
 )
 
 func init() { commands = append(commands, newWebCmd) }
