@@ -22,12 +22,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fleet-agent/fleet/queue"
 	"github.com/redis/go-redis/v9"
 )
 
 // Server renders the dashboard for one Resque namespace.
 type Server struct {
 	rdb  redis.UniversalClient
+	q    *queue.Client
 	ns   string
 	csrf string
 	now  func() time.Time
@@ -39,7 +41,11 @@ func New(rdb redis.UniversalClient, ns string) (*Server, error) {
 	if _, err := rand.Read(b); err != nil {
 		return nil, fmt.Errorf("web: csrf token: %w", err)
 	}
-	return &Server{rdb: rdb, ns: ns, csrf: hex.EncodeToString(b), now: time.Now}, nil
+	q, err := queue.New(rdb, queue.Config{Namespace: ns, Host: "web"}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("web: %w", err)
+	}
+	return &Server{rdb: rdb, q: q, ns: ns, csrf: hex.EncodeToString(b), now: time.Now}, nil
 }
 
 func (s *Server) key(parts ...string) string { return s.ns + ":" + strings.Join(parts, ":") }
@@ -52,6 +58,9 @@ func (s *Server) Handler() http.Handler {
 	m.HandleFunc("GET /failed", s.failedPage)
 	m.HandleFunc("POST /failed/{idx}/retry", s.failedAction(true))
 	m.HandleFunc("POST /failed/{idx}/remove", s.failedAction(false))
+	m.HandleFunc("GET /jobs/{id}", s.jobPage)
+	m.HandleFunc("GET /jobs/{id}/events", s.jobEvents)
+	m.Handle("GET /assets/", http.FileServerFS(assets))
 	return m
 }
 
@@ -170,6 +179,7 @@ func (s *Server) queuesPage(w http.ResponseWriter, r *http.Request) {
 // secrets), only the job class.
 type Failed struct {
 	Index     int
+	JobID     string
 	Class     string
 	Queue     string
 	Worker    string
@@ -188,19 +198,21 @@ func (s *Server) failedPage(w http.ResponseWriter, r *http.Request) {
 	var rows []Failed
 	for i, item := range raw {
 		var f struct {
-			FailedAt  string                 `json:"failed_at"`
-			Payload   struct{ Class string } `json:"payload"`
-			Exception string                 `json:"exception"`
-			Error     string                 `json:"error"`
-			Worker    string                 `json:"worker"`
-			Queue     string                 `json:"queue"`
-			RetriedAt string                 `json:"retried_at"`
+			FailedAt  string          `json:"failed_at"`
+			Payload   json.RawMessage `json:"payload"`
+			Exception string          `json:"exception"`
+			Error     string          `json:"error"`
+			Worker    string          `json:"worker"`
+			Queue     string          `json:"queue"`
+			RetriedAt string          `json:"retried_at"`
 		}
 		if json.Unmarshal([]byte(item), &f) != nil {
 			rows = append(rows, Failed{Index: i, Error: "unreadable failure record"})
 			continue
 		}
-		rows = append(rows, Failed{Index: i, Class: f.Payload.Class, Queue: f.Queue, Worker: f.Worker,
+		var p struct{ Class string }
+		_ = json.Unmarshal(f.Payload, &p)
+		rows = append(rows, Failed{Index: i, JobID: payloadID(f.Payload), Class: p.Class, Queue: f.Queue, Worker: f.Worker,
 			Exception: f.Exception, Error: f.Error, FailedAt: f.FailedAt, RetriedAt: f.RetriedAt})
 	}
 	s.render(w, "failed", map[string]any{"Failed": rows, "CSRF": s.csrf})
@@ -270,21 +282,37 @@ var pages = template.Must(template.New("").Parse(`
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>fleet</title><style>body{font-family:sans-serif;margin:1em;max-width:60em}
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ccc;padding:.3em;text-align:left}
-.dead{color:#b00}</style></head><body>
+.dead{color:#b00}pre{background:#111;color:#ddd;padding:.5em;overflow-x:auto;white-space:pre-wrap}
+.ab{font-weight:bold}.a30,.a90{color:#888}.a31,.a91{color:#f55}.a32,.a92{color:#5d5}.a33,.a93{color:#ed5}
+.a34,.a94{color:#68f}.a35,.a95{color:#d6d}.a36,.a96{color:#5dd}.a37,.a97{color:#fff}
+.a41,.a101{background:#700}.a42,.a102{background:#060}.a43,.a103{background:#660}.a44,.a104{background:#004}</style></head><body>
 <nav><a href="/">Fleet</a> · <a href="/queues">Queues</a> · <a href="/failed">Failed</a></nav>{{end}}
 {{define "fleet"}}{{template "head"}}<h1>Fleet</h1>
 <table><tr><th>Host</th><th>State</th><th>Source</th><th>Seen / lease until</th></tr>
 {{range .Hosts}}<tr><td>{{.Name}}</td><td{{if not .Alive}} class="dead"{{end}}>{{if .Alive}}alive{{else}}dead{{end}}</td><td>{{.Source}}</td><td>{{.Seen.UTC.Format "2006-01-02 15:04:05"}}</td></tr>{{end}}</table>
 {{if .Recovered}}<h2>Recovered jobs</h2><table><tr><th>Job</th><th>Queue</th><th>Dead host</th><th>Attempt</th><th>At</th></tr>
-{{range .Recovered}}<tr><td>{{.JobID}}</td><td>{{.Queue}}</td><td>{{.DeadHost}}</td><td>{{.Attempt}}</td><td>{{.At}}</td></tr>{{end}}</table>{{end}}
+{{range .Recovered}}<tr><td><a href="/jobs/{{.JobID}}">{{.JobID}}</a></td><td>{{.Queue}}</td><td>{{.DeadHost}}</td><td>{{.Attempt}}</td><td>{{.At}}</td></tr>{{end}}</table>{{end}}
 </body></html>{{end}}
 {{define "queues"}}{{template "head"}}<h1>Queues</h1>
 <table><tr><th>Queue</th><th>Pending</th></tr>{{range .Queues}}<tr><td>{{.Name}}</td><td>{{.Len}}</td></tr>{{end}}</table></body></html>{{end}}
 {{define "failed"}}{{template "head"}}<h1>Failed</h1>{{$csrf := .CSRF}}
 <table><tr><th>Class</th><th>Queue</th><th>Error</th><th>Failed at</th><th></th></tr>
-{{range .Failed}}<tr><td>{{.Class}}</td><td>{{.Queue}}</td><td>{{.Exception}}: {{.Error}}</td><td>{{.FailedAt}}{{if .RetriedAt}} (retried {{.RetriedAt}}){{end}}</td>
+{{range .Failed}}<tr><td>{{if .JobID}}<a href="/jobs/{{.JobID}}">{{.Class}}</a>{{else}}{{.Class}}{{end}}</td><td>{{.Queue}}</td><td>{{.Exception}}: {{.Error}}</td><td>{{.FailedAt}}{{if .RetriedAt}} (retried {{.RetriedAt}}){{end}}</td>
 <td><form method="post" action="/failed/{{.Index}}/retry"><input type="hidden" name="csrf" value="{{$csrf}}"><button>Retry</button></form>
 <form method="post" action="/failed/{{.Index}}/remove"><input type="hidden" name="csrf" value="{{$csrf}}"><button>Remove</button></form></td></tr>{{end}}</table></body></html>{{end}}
+{{define "job"}}{{template "head"}}<h1>Job {{.ID}}</h1>
+<table><tr><th>State</th><td id="state">{{.State}}</td></tr>
+<tr><th>Queue</th><td>{{.Queue}}</td></tr><tr><th>Attempt</th><td>{{.Attempt}}</td></tr>
+<tr><th>Host / VM</th><td>{{.Host}}{{if .Worker}} ({{.Worker}}){{end}}</td></tr>
+{{if not .SubmittedAt.IsZero}}<tr><th>Submitted</th><td>{{.SubmittedAt.UTC.Format "2006-01-02 15:04:05"}}</td></tr>{{end}}
+{{if not .StartedAt.IsZero}}<tr><th>Started</th><td>{{.StartedAt.UTC.Format "2006-01-02 15:04:05"}}</td></tr>{{end}}
+{{if not .FinishedAt.IsZero}}<tr><th>Finished</th><td>{{.FinishedAt.UTC.Format "2006-01-02 15:04:05"}}</td></tr>{{end}}
+{{if .Duration}}<tr><th>Duration</th><td>{{.Duration}}</td></tr>{{end}}
+{{if .State.Terminal}}<tr><th>Result</th><td>exit {{.ExitCode}}{{if .Error}}: {{.Error}}{{end}}</td></tr>{{end}}</table>
+{{if .Payload}}<h2>Payload</h2><pre>{{.Payload}}</pre>{{end}}
+<h2>Log</h2><pre id="log"{{if .Live}} data-events="/jobs/{{.ID}}/events"{{end}}>{{.Log}}</pre>
+{{if .Live}}<script src="/assets/job.js"></script>{{end}}
+</body></html>{{end}}
 `))
 
 func (s *Server) render(w http.ResponseWriter, name string, data any) {
