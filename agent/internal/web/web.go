@@ -297,7 +297,7 @@ table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ccc;pad
 <table><tr><th>Queue</th><th>Pending</th></tr>{{range .Queues}}<tr><td>{{.Name}}</td><td>{{.Len}}</td></tr>{{end}}</table></body></html>{{end}}
 {{define "failed"}}{{template "head"}}<h1>Failed</h1>{{$csrf := .CSRF}}
 <table><tr><th>Class</th><th>Queue</th><th>Error</th><th>Failed at</th><th></th></tr>
-{{range .Failed}}<tr><td>{{if .JobID}}<a href="/jobs/{{.JobID}}">{{.Class}}</a>{{else}}{{.Class}}{{end}}</td><td>{{.Queue}}</td><td>{{.Exception}}: {{.Error}}</td><td>{{.FailedAt}}{{if .RetriedAt}} (retried {{.RetriedAt}}){{end}}</td>
+{{range .Failed}}<tr><td>{{if .JobID}}<a href="/jobs/{{.JobID}}">{{.Class}}</a>{{else}}{{.Class}}{{end}}</td><td>{{.Queue}}</td><td>{{.Exception}}: {{.Error}}</td><td>{{.FailedAt}}{{if .RetriedAt}} <span class="retried">(retried {{.RetriedAt}})</span>{{end}}</td>
 <td><form method="post" action="/failed/{{.Index}}/retry"><input type="hidden" name="csrf" value="{{$csrf}}"><button>Retry</button></form>
 <form method="post" action="/failed/{{.Index}}/remove"><input type="hidden" name="csrf" value="{{$csrf}}"><button>Remove</button></form></td></tr>{{end}}</table></body></html>{{end}}
 {{define "job"}}{{template "head"}}<h1>Job {{.ID}}</h1>
