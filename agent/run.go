@@ -108,6 +108,15 @@ func (a *app) runDaemon() error {
 		defer cancel()
 		log.Info("metrics_listening", "addr", addr.String())
 	}
+	if f.Web.Listen != "" {
+		webDone, addr, err := serveWeb(ctx, qc.Redis(), f.Queue.Namespace, f.Web.Listen)
+		if err != nil {
+			return err
+		}
+		defer func() { <-webDone }()
+		defer cancel()
+		log.Info("web_listening", "addr", addr.String())
+	}
 	// The reporters of fleet.hcl's report blocks: the daemon runs them and flushes them on
 	// the way out; the sandboxes copy each job's log to them.
 	rep, err := report.NewMulti(daemon.ReportConfigs(f.Reports), log)

@@ -39,34 +39,52 @@ token; there is no login, so listen on loopback (the default) or behind an authe
 			}
 			rdb := redis.NewClient(opt)
 			defer rdb.Close()
-			s, err := web.New(rdb, ns)
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			done, addr, err := serveWeb(ctx, rdb, ns, listen)
 			if err != nil {
 				return err
 			}
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			ln, err := net.Listen("tcp", listen)
-			if err != nil {
-				return fmt.Errorf("web: listen %s: %w", listen, err)
-			}
-			srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
-			fmt.Fprintf(a.stdout, "Dashboard on http://%s/\n", ln.Addr())
-			done := make(chan error, 1)
-			go func() { done <- srv.Serve(ln) }()
-			select {
-			case err := <-done:
-				return fmt.Errorf("web: serve: %w", err)
-			case <-ctx.Done():
-			}
-			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			err = srv.Shutdown(sctx)
-			<-done
-			return err
+			fmt.Fprintf(a.stdout, "Dashboard on http://%s/\n", addr)
+			return <-done
 		},
 	}
 	cmd.Flags().StringVar(&url, "redis", "", "Redis URL")
 	cmd.Flags().StringVar(&ns, "namespace", "resque", "Resque namespace")
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8383", "address to serve on")
 	return cmd
+}
+
+// serveWeb serves the dashboard for namespace ns on listen until ctx ends;
+// done yields nil after a clean shutdown, or the error that stopped it.
+// `agent web` and `agent run` (fleet.hcl's web block) both use it.
+func serveWeb(ctx context.Context, rdb redis.UniversalClient, ns, listen string) (done <-chan error, addr net.Addr, err error) {
+	s, err := web.New(rdb, ns)
+	if err != nil {
+		return nil, nil, err
+	}
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return nil, nil, fmt.Errorf("web: listen %s: %w", listen, err)
+	}
+	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return ctx }}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	out := make(chan error, 1)
+	go func() {
+		select {
+		case err := <-served:
+			out <- fmt.Errorf("web: serve: %w", err)
+			return
+		case <-ctx.Done():
+		}
+		// Live log streams end with ctx (BaseContext), so Shutdown does not wait for them.
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		err := srv.Shutdown(sctx)
+		<-served
+		out <- err
+	}()
+	return out, ln.Addr(), nil
 }
