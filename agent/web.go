@@ -26,7 +26,7 @@ func newWebCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "web --redis URL [--namespace resque] [--listen 127.0.0.1:8383]",
 		Short: "Serve the fleet dashboard from the shared Redis",
-		Long: `Web serves read-only Fleet, Queues and Failed pages built from Redis alone, and
+		Long: `Web serves read-only Fleet, Queues, Failed and Job pages (with a job's live log) built from Redis alone, and
 resque-web compatible Retry/Remove on failed jobs. Mutating forms carry a per-process CSRF
 token; there is no login, so listen on loopback (the default) or behind an authenticating proxy.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
