@@ -15,6 +15,10 @@
     log.insertAdjacentHTML("beforeend", e.data);
     if (follow) window.scrollTo(0, document.body.scrollHeight);
   };
+  es.addEventListener("failure", function (e) {
+    es.close();
+    if (state) state.textContent = "log unavailable: " + e.data;
+  });
   es.addEventListener("end", function (e) {
     es.close();
     if (state) state.textContent = e.data;
