@@ -5,10 +5,12 @@ import (
 	"context"
 	"html"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/fleet-agent/fleet/internal/redistest"
 	"github.com/fleet-agent/fleet/queue"
 	"github.com/redis/go-redis/v9"
 )
@@ -166,4 +168,33 @@ func FuzzANSIHTMLSplit(f *testing.F) {
 			}
 		}
 	})
+}
+
+// BenchmarkJobPageFinishedMegabyteLog measures rendering a finished job's
+// 4 MB coloured log (4096 chunks of 1 KiB) in one response.
+func BenchmarkJobPageFinishedMegabyteLog(b *testing.B) {
+	rs := redistest.Start(b)
+	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr})
+	defer rdb.Close()
+	ctx := context.Background()
+	q, err := queue.New(rdb, queue.Config{Namespace: "resque", Host: "build-a", LogCap: 10000}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rdb.HSet(ctx, "resque:fleet:job:big", "id", "big", "state", "passed", "queue", "builds")
+	line := "\x1b[32mok\x1b[0m " + strings.Repeat("x", 1024-len("\x1b[32mok\x1b[0m \n")) + "\n"
+	for range 4096 {
+		if err := q.AppendLog(ctx, "big", []byte(line)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	s, _ := New(rdb, "resque")
+	h := s.Handler()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", "/jobs/big", nil))
+		if w.Code != 200 || strings.Count(w.Body.String(), `<span class="a32">ok</span>`) != 4096 {
+			b.Fatalf("status %d, incomplete log", w.Code)
+		}
+	}
 }
