@@ -1,0 +1,91 @@
+package spec
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/hashicorp/hcl/v2"
+)
+
+// leafFields lists the field paths of t the reload table must classify: fields of nested block
+// structs are listed one by one; slices, maps and scalar types are leaves.
+func leafFields(t reflect.Type, prefix string) []string {
+	var out []string
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		path := prefix + f.Name
+		ft := f.Type
+		if ft.Kind() == reflect.Struct && ft != reflect.TypeOf(time.Time{}) && ft != reflect.TypeOf(hcl.Range{}) {
+			out = append(out, leafFields(ft, path+".")...)
+			continue
+		}
+		out = append(out, path)
+	}
+	return out
+}
+
+func TestReloadClassesCoverEveryField(t *testing.T) {
+	fields := leafFields(reflect.TypeOf(Fleet{}), "")
+	seen := map[string]bool{}
+	for _, f := range fields {
+		seen[f] = true
+		if _, ok := reloadClasses[f]; !ok {
+			t.Errorf("fleet.hcl field %s has no reload class: add one line to reloadClasses in spec/reload.go", f)
+		}
+	}
+	for f := range reloadClasses {
+		if !seen[f] {
+			t.Errorf("reloadClasses names %s, which is not a field of Fleet", f)
+		}
+	}
+}
+
+func TestClassifyReloadReportsEachChangedSetting(t *testing.T) {
+	base := func() *Fleet {
+		return &Fleet{
+			Host:      Host{Name: "build-01", StateDir: "/var/lib/fleet"},
+			Queue:     Queue{Redis: "redis://127.0.0.1:6379/0", Namespace: "resque", MaxAttempts: 3},
+			Reconcile: Reconcile{Resync: 30 * time.Second},
+			Pools:     []*Pool{{Name: "ruby", VMs: 2}},
+		}
+	}
+	tests := []struct {
+		name string
+		edit func(f *Fleet)
+		want []ReloadChange
+	}{
+		{"no change", func(*Fleet) {}, nil},
+		{"state_dir needs a restart", func(f *Fleet) { f.Host.StateDir = "/srv/fleet" },
+			[]ReloadChange{{"Host.StateDir", ReloadRestart}}},
+		{"pool count is reconciled", func(f *Fleet) { f.Pools[0].VMs = 3 },
+			[]ReloadChange{{"Pools", ReloadReplace}}},
+		{"several blocks, sorted", func(f *Fleet) { f.Queue.Namespace = "ci"; f.Reconcile.Resync = time.Minute },
+			[]ReloadChange{{"Queue.Namespace", ReloadRestart}, {"Reconcile.Resync", ReloadRestart}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			old, new := base(), base()
+			tt.edit(new)
+			got := ClassifyReload(old, new)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("ClassifyReload (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestReloadClassesAreKnown(t *testing.T) {
+	for f, c := range reloadClasses {
+		switch c {
+		case ReloadLive, ReloadRestart, ReloadReplace:
+		default:
+			t.Errorf("%s: unknown class %q", f, c)
+		}
+		if strings.TrimSpace(f) != f {
+			t.Errorf("field path %q has spaces", f)
+		}
+	}
+}
