@@ -54,7 +54,8 @@ const (
 )
 
 func newDoctorCmd(a *app) *cobra.Command {
-	return &cobra.Command{
+	var record string
+	cmd := &cobra.Command{
 		Use:   "doctor",
 		Short: "Check this host before it joins the fleet, and say what to fix",
 		Long: `Doctor checks everything this host needs to run the fleet.hcl given with -c: the file itself
@@ -62,12 +63,15 @@ and its cookbooks, VBoxManage (found, its version, the kernel module), state_dir
 memory and disk for the VMs the file asks for, the Redis queue reachable with the credentials
 given, and the SSH keys. Each problem is printed with the exact fix.
 
+With --record DIR every VBoxManage call doctor makes is written to a redacted transcript in DIR
+(docs/CONTRIBUTING.md says how to send one).
+
 Exit codes: 0 ready (warnings may be printed), 1 something must be fixed first.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := context.WithTimeout(context.Background(), doctorTimeout)
 			defer cancel()
-			fails := a.doctor(ctx, a.stdout)
+			fails := a.doctorRecording(ctx, a.stdout, record)
 			if fails > 0 {
 				fmt.Fprintf(a.stdout, "\n%d problem(s) to fix before this host joins the fleet.\n", fails)
 				return exitCodeError{exitError}
@@ -76,10 +80,12 @@ Exit codes: 0 ready (warnings may be printed), 1 something must be fixed first.`
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&record, "record", "", "write a redacted transcript of every VBoxManage call to `DIR`")
+	return cmd
 }
 
-// doctor runs every check, prints the findings and returns how many failed.
-func (a *app) doctor(ctx context.Context, w io.Writer) int {
+// doctorRecording runs every check (recording VBoxManage calls to record when it is set), prints the findings and returns how many failed.
+func (a *app) doctorRecording(ctx context.Context, w io.Writer, record string) int {
 	var all []finding
 	path, err := a.configFile()
 	if err != nil {
@@ -90,7 +96,7 @@ func (a *app) doctor(ctx context.Context, w io.Writer) int {
 	all = append(all, cfg...)
 	if f != nil {
 		if usesProvider(f, spec.ProviderVirtualBox) {
-			all = append(all, checkVBox(ctx, f)...)
+			all = append(all, checkVBox(ctx, f, record)...)
 		}
 		if usesProvider(f, spec.ProviderQEMU) {
 			all = append(all, checkQEMU(ctx, f)...)
@@ -147,14 +153,14 @@ func checkConfig(path string) (*spec.Fleet, []finding) {
 }
 
 // checkVBox finds VBoxManage and reads its version and warnings.
-func checkVBox(ctx context.Context, f *spec.Fleet) []finding {
+func checkVBox(ctx context.Context, f *spec.Fleet, record string) []finding {
 	manage := f.VirtualBox.Manage
 	bin, err := exec.LookPath(manage)
 	if err != nil {
 		return []finding{{sevFail, "VBoxManage", fmt.Sprintf("%q not found: %v", manage, err),
 			"install VirtualBox (apt-get install virtualbox), or set virtualbox { manage = \"/path/to/VBoxManage\" }"}}
 	}
-	d := vbox.New(vbox.Config{Manage: bin, CallTimeout: 10 * time.Second}, nil)
+	d := vbox.New(vbox.Config{Manage: bin, CallTimeout: 10 * time.Second, Record: record}, nil)
 	v, err := d.Version(ctx)
 	if err != nil {
 		return []finding{{sevFail, "VBoxManage", fmt.Sprintf("%s --version failed: %v", bin, err), "reinstall VirtualBox; run VBoxManage --version by hand to see why"}}

@@ -48,6 +48,9 @@ type Config struct {
 	RetryBase time.Duration
 	// PollInterval is how often Shutdown polls the VM state. Default 500ms.
 	PollInterval time.Duration
+	// Record, when set, is a directory a transcript of every VBoxManage call is written to
+	// (record.go; `agent doctor --record DIR`).
+	Record string
 }
 
 func (c Config) withDefaults() Config {
@@ -117,6 +120,14 @@ func New(cfg Config, log *slog.Logger) *Driver {
 		vms:   make(map[string]*vmEntry),
 	}
 	d.run = d.execManage
+	if cfg.Record != "" {
+		rec, _, err := openRecorder(cfg.Record)
+		if err != nil {
+			log.Warn("VBoxManage transcript not recorded", "err", err)
+		} else {
+			d.run = rec.wrap(d.run, func(err error) { log.Warn("VBoxManage transcript", "err", err) })
+		}
+	}
 	return d
 }
 

@@ -1,0 +1,258 @@
+package vbox
+
+// Transcript replay: every transcript (record.go) in -transcripts DIR (default
+// testdata/transcripts, the corpus made from testdata/samples) is parsed, each recorded call is
+// run through the classifier, and the same argv is replayed in order against a fresh vboxsim.
+// Where the simulator's answer (success or the error class) disagrees with the recorded real
+// VBoxManage, the test logs it; with -replay-strict it fails. Run an operator's transcripts:
+//
+//	go test ./vbox -run TestReplayTranscripts -v -args -transcripts DIR
+//
+// `go test ./vbox -run TestTranscriptCorpus -update` rewrites the committed corpus.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/fleet-agent/fleet/vbox/vboxsim"
+	"github.com/fleet-agent/fleet/vbox/vboxsim/simtest"
+	"github.com/google/go-cmp/cmp"
+)
+
+var (
+	transcriptsDir = flag.String("transcripts", "testdata/transcripts", "directory of VBoxManage transcripts to replay")
+	replayStrict   = flag.Bool("replay-strict", false, "fail on any disagreement between vboxsim and a transcript")
+)
+
+// classOfResult names the class Classify gives a call's outcome ("ok" for success).
+func classOfResult(args []string, exit int, stderr string) string {
+	err := Classify(args, exit, []byte(stderr))
+	if err == nil {
+		return "ok"
+	}
+	for _, c := range []error{ErrNotFound, ErrLocked, ErrTransient, ErrInvalidState, ErrAlreadyExists, ErrUsage, ErrNotInstalled, ErrUnexpectedOutput} {
+		if errors.Is(err, c) {
+			return c.Error()
+		}
+	}
+	return "other"
+}
+
+func TestReplayTranscripts(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(*transcriptsDir, "*.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatalf("no transcripts (*.jsonl) in %s", *transcriptsDir)
+	}
+	calls, disagree := 0, 0
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			f, err := os.Open(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			entries, err := ParseTranscript(f)
+			if err != nil {
+				t.Fatalf("%s: %v", file, err)
+			}
+			for _, d := range replay(t, simtest.New(t), entries) {
+				disagree++
+				if *replayStrict {
+					t.Errorf("%s %s", filepath.Base(file), d)
+				} else {
+					t.Logf("%s %s", filepath.Base(file), d)
+				}
+			}
+			calls += len(entries)
+		})
+	}
+	t.Logf("replayed %d calls from %d transcripts; vboxsim disagreed on %d", calls, len(files), disagree)
+}
+
+// replay runs entries in order against sim and returns one line per call where the
+// simulator's outcome class differs from the recorded one.
+func replay(t *testing.T, sim *simtest.Sim, entries []Entry) []string {
+	t.Helper()
+	var out []string
+	for i, e := range entries {
+		real := classOfResult(e.Args, e.Exit, e.Stderr)
+		_, serr, code := sim.Run(t, e.Args...)
+		if got := classOfResult(e.Args, code, serr); got != real {
+			out = append(out, fmt.Sprintf("call %d %q: real VBoxManage %s (exit %d), vboxsim %s (exit %d): %s",
+				i+1, e.Args, real, e.Exit, got, code, firstLine(serr)))
+		}
+	}
+	return out
+}
+
+// TestReplayOfASimulatorRecordingAgrees: a transcript recorded from vboxsim replays against a
+// fresh vboxsim with no disagreement, so every disagreement the harness reports for a real
+// transcript is a difference between the simulator and VirtualBox.
+func TestReplayOfASimulatorRecordingAgrees(t *testing.T) {
+	src := simtest.New(t)
+	rec := t.TempDir()
+	d := New(Config{Manage: src.Bin, Env: src.Env(), Record: rec, LockDir: t.TempDir(), Retries: -1,
+		PortRange: [2]int{42300, 42399}}, nil)
+	ctx := context.Background()
+	ovf := src.MakeBox(t, vboxsim.BoxOptions{Memory: 256, CPUs: 1})
+	if _, err := d.Version(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Import(ctx, ovf, "replay-vm", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.State(ctx, "replay-vm"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.State(ctx, "no-such-vm"); err == nil {
+		t.Fatal("State of a missing VM succeeded")
+	}
+	files, _ := filepath.Glob(filepath.Join(rec, "*.jsonl"))
+	if len(files) != 1 {
+		t.Fatalf("transcripts = %v, want 1", files)
+	}
+	b, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := ParseTranscript(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) < 4 {
+		t.Fatalf("recorded %d calls, want at least 4:\n%s", len(entries), b)
+	}
+	for _, d := range replay(t, simtest.New(t), entries) {
+		t.Error(d)
+	}
+}
+
+// splitCommand splits a sample header's shell-like command, honouring double quotes.
+func splitCommand(s string) []string {
+	var out []string
+	var cur strings.Builder
+	in, any := false, false
+	for _, r := range s {
+		switch {
+		case r == '"':
+			in, any = !in, true
+		case r == ' ' && !in:
+			if any {
+				out = append(out, cur.String())
+			}
+			cur.Reset()
+			any = false
+		default:
+			cur.WriteRune(r)
+			any = true
+		}
+	}
+	if any {
+		out = append(out, cur.String())
+	}
+	if len(out) > 0 {
+		switch strings.ToLower(strings.TrimSuffix(strings.ToLower(out[0]), ".exe")) {
+		case "vboxmanage", "vbm":
+			out = out[1:]
+		}
+	}
+	return out
+}
+
+// corpusEntry turns one sample capture into a transcript entry: the argv from the header's
+// backticked command, the body as stdout (exit 0) or stderr (otherwise).
+func corpusEntry(name string, raw []byte, exit int) (Entry, string) {
+	lines := strings.Split(strings.ReplaceAll(string(raw), "\r\n", "\n"), "\n")
+	header := ""
+	var body []string
+	for _, l := range lines {
+		if strings.HasPrefix(l, "#") {
+			if header == "" {
+				header = l
+			}
+			continue
+		}
+		body = append(body, l)
+	}
+	args := []string{"unknown"}
+	if _, rest, ok := strings.Cut(header, "`"); ok {
+		if cmdline, _, ok := strings.Cut(rest, "`"); ok {
+			if a := splitCommand(cmdline); len(a) > 0 {
+				args = a
+			}
+		}
+	}
+	text := strings.Join(body, "\n")
+	e := Entry{Format: TranscriptFormat, Args: args, Exit: exit, HostOS: "unknown", Duration: "0s"}
+	if exit == 0 {
+		e.Stdout = text
+	} else {
+		e.Stderr = text
+	}
+	return e, "# sample " + name + ": " + strings.TrimPrefix(header, "# ")
+}
+
+// TestTranscriptCorpus keeps testdata/transcripts/samples.jsonl equal to what the samples
+// make, so the corpus cannot drift from them.
+func TestTranscriptCorpus(t *testing.T) {
+	var buf bytes.Buffer
+	buf.WriteString("# Transcript corpus made from testdata/samples by TestTranscriptCorpus (-update rewrites it).\n")
+	buf.WriteString("# Sample captures record no duration, version or host OS; progress and output are not separated.\n")
+	names := make([]string, 0, len(sampleKinds))
+	for n := range sampleKinds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		k := sampleKinds[n]
+		isCmd := false
+		for _, kind := range k.kinds {
+			isCmd = isCmd || kind == "cmd"
+		}
+		if !isCmd {
+			continue
+		}
+		raw, err := os.ReadFile(filepath.Join("testdata", "samples", n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, comment := corpusEntry(n, raw, k.exit)
+		b, err := json.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf.WriteString(comment + "\n")
+		buf.Write(append(b, '\n'))
+	}
+	path := filepath.Join("testdata", "transcripts", "samples.jsonl")
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to make the corpus)", err)
+	}
+	if diff := cmp.Diff(buf.String(), string(got)); diff != "" {
+		t.Errorf("%s is stale (-want +got), run with -update:\n%s", path, diff)
+	}
+	if _, err := ParseTranscript(bytes.NewReader(got)); err != nil {
+		t.Errorf("corpus does not parse: %v", err)
+	}
+}
