@@ -37,6 +37,8 @@ var reloadClasses = map[string]ReloadClass{
 	"Queue.Redis":             ReloadRestart,
 	"Queue.Namespace":         ReloadRestart,
 	"Queue.MaxAttempts":       ReloadRestart,
+	"Queue.HostLease":         ReloadRestart,
+	"Queue.Heartbeat":         ReloadRestart,
 	"Reconcile.Resync":        ReloadRestart,
 	"Metrics.Listen":          ReloadRestart,
 	"Boxes":                   ReloadReplace,
