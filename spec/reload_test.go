@@ -1,6 +1,9 @@
 package spec
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -87,5 +90,46 @@ func TestReloadClassesAreKnown(t *testing.T) {
 		if strings.TrimSpace(f) != f {
 			t.Errorf("field path %q has spaces", f)
 		}
+	}
+}
+
+// TestRestartDiagnosticsLocateEachSetting checks that a restart-only edit is reported on its
+// attribute, on its block when the attribute was removed, and never with the setting's value.
+func TestRestartDiagnosticsLocateEachSetting(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "fleet.hcl")
+	src := "host {\n  state_dir = \"/srv/fleet\"\n}\nvirtualbox {\n  ssh_port_range = [2200, 2300]\n}\nqueue {\n  redis = \"redis://:hunter2@127.0.0.1:6379/0\"\n}\nmetrics {}\n"
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		field, setting string
+		line           int
+	}{
+		{"Host.StateDir", "host.state_dir", 2},
+		{"VirtualBox.SSHPortRange", "virtualbox.ssh_port_range", 5},
+		{"Queue.Redis", "queue.redis", 8},
+		{"Metrics.Listen", "metrics.listen", 10},    // attribute removed: its block
+		{"Reconcile.Resync", "reconcile.resync", 1}, // block absent: the file
+	}
+	for _, c := range cases {
+		t.Run(c.setting, func(t *testing.T) {
+			ch := ReloadChange{Field: c.field, Class: ReloadRestart}
+			if got := ch.Setting(); got != c.setting {
+				t.Errorf("Setting() = %q, want %q", got, c.setting)
+			}
+			diags, text := RestartDiagnostics([]ReloadChange{ch}, []string{path})
+			if len(diags) != 1 || diags[0].Subject == nil || diags[0].Subject.Start.Line != c.line || diags[0].Subject.Filename != path {
+				t.Fatalf("diags = %v, want one on %s line %d", diags, path, c.line)
+			}
+			for _, want := range []string{"Restart needed", c.setting, fmt.Sprintf("%s line %d", path, c.line)} {
+				if !strings.Contains(text, want) {
+					t.Errorf("text lacks %q:\n%s", want, text)
+				}
+			}
+			if strings.Contains(text, "hunter2") {
+				t.Errorf("detail holds the queue password: %s", diags[0].Detail)
+			}
+		})
 	}
 }
