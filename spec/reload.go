@@ -7,6 +7,8 @@ package spec
 import (
 	"reflect"
 	"sort"
+
+	"github.com/hashicorp/hcl/v2"
 )
 
 // ReloadClass says how a running agent takes an edit of one setting.
@@ -59,7 +61,7 @@ func ClassifyReload(old, new *Fleet) []ReloadChange {
 	var out []ReloadChange
 	for _, f := range reloadFields() {
 		a, b := fieldByPath(reflect.ValueOf(old).Elem(), f), fieldByPath(reflect.ValueOf(new).Elem(), f)
-		if !reflect.DeepEqual(a.Interface(), b.Interface()) {
+		if !equalSettings(a, b) {
 			out = append(out, ReloadChange{Field: f, Class: reloadClasses[f]})
 		}
 	}
@@ -86,4 +88,64 @@ func fieldByPath(v reflect.Value, path string) reflect.Value {
 		}
 	}
 	return v
+}
+
+var rangeType = reflect.TypeFor[hcl.Range]()
+
+// equalSettings is reflect.DeepEqual that ignores source positions (hcl.Range values), so an
+// edit that only moves a block (a pool added above a report block) changes nothing.
+func equalSettings(a, b reflect.Value) bool {
+	if a.Type() != b.Type() {
+		return false
+	}
+	switch a.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if a.IsNil() || b.IsNil() {
+			return a.IsNil() == b.IsNil()
+		}
+		return equalSettings(a.Elem(), b.Elem())
+	case reflect.Struct:
+		if a.Type() == rangeType {
+			return true
+		}
+		for i := range a.NumField() {
+			if !equalSettings(a.Field(i), b.Field(i)) {
+				return false
+			}
+		}
+		return true
+	case reflect.Slice, reflect.Array:
+		if a.Len() != b.Len() {
+			return false
+		}
+		for i := range a.Len() {
+			if !equalSettings(a.Index(i), b.Index(i)) {
+				return false
+			}
+		}
+		return true
+	case reflect.Map:
+		if a.Len() != b.Len() {
+			return false
+		}
+		for _, k := range a.MapKeys() {
+			bv := b.MapIndex(k)
+			if !bv.IsValid() || !equalSettings(a.MapIndex(k), bv) {
+				return false
+			}
+		}
+		return true
+	case reflect.Bool:
+		return a.Bool() == b.Bool()
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return a.Int() == b.Int()
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return a.Uint() == b.Uint()
+	case reflect.Float32, reflect.Float64:
+		return a.Float() == b.Float()
+	case reflect.String:
+		return a.String() == b.String()
+	default: // func, chan, unsafe pointer, complex: by identity
+		return a.CanInterface() && b.CanInterface() && reflect.DeepEqual(a.Interface(), b.Interface())
+	}
 }

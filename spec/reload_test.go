@@ -53,6 +53,7 @@ func TestClassifyReloadReportsEachChangedSetting(t *testing.T) {
 			Queue:     Queue{Redis: "redis://127.0.0.1:6379/0", Namespace: "resque", MaxAttempts: 3},
 			Reconcile: Reconcile{Resync: 30 * time.Second},
 			Pools:     []*Pool{{Name: "ruby", VMs: 2}},
+			Reports:   []*Report{{Kind: "http", URL: "http://127.0.0.1:9/hook", DeclRange: hcl.Range{Filename: "fleet.hcl", Start: hcl.Pos{Line: 9}}}},
 		}
 	}
 	tests := []struct {
@@ -61,6 +62,9 @@ func TestClassifyReloadReportsEachChangedSetting(t *testing.T) {
 		want []ReloadChange
 	}{
 		{"no change", func(*Fleet) {}, nil},
+		{"a moved block is no change", func(f *Fleet) { f.Reports[0].DeclRange.Start.Line = 12 }, nil},
+		{"a report endpoint needs a restart", func(f *Fleet) { f.Reports[0].URL = "http://127.0.0.1:9/other" },
+			[]ReloadChange{{"Reports", ReloadRestart}}},
 		{"state_dir needs a restart", func(f *Fleet) { f.Host.StateDir = "/srv/fleet" },
 			[]ReloadChange{{"Host.StateDir", ReloadRestart}}},
 		{"pool count is reconciled", func(f *Fleet) { f.Pools[0].VMs = 3 },
