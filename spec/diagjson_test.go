@@ -56,3 +56,25 @@ func TestDiagnosticsJSONSnippets(t *testing.T) {
 		}
 	})
 }
+
+// FuzzDiagnosticsJSON converts the diagnostics of arbitrary sources: no input may panic it,
+// the counts add up, and every highlight lies inside its snippet's code.
+func FuzzDiagnosticsJSON(f *testing.F) {
+	f.Add([]byte(""))
+	f.Add([]byte("pool \"ruby\" {\n  vms = -1\n"))
+	f.Add([]byte("box \"b\" {\n  url = \"https://x/y.box\"\n}\npool \"p\" { box = \"c\" }\n"))
+	f.Add([]byte("\xff\xfe{{{\n\"\n"))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		l := NewLoader()
+		_, diags := l.LoadBytes("fuzz.hcl", src)
+		got := DiagnosticsJSON(diags, l.Files())
+		if got.ErrorCount+got.WarningCount != len(diags) || len(got.Diagnostics) != len(diags) || got.Valid == diags.HasErrors() {
+			t.Fatalf("counts %d+%d, valid %v for %d diagnostics", got.ErrorCount, got.WarningCount, got.Valid, len(diags))
+		}
+		for _, d := range got.Diagnostics {
+			if s := d.Snippet; s != nil && (s.HighlightStartOffset < 0 || s.HighlightStartOffset > s.HighlightEndOffset || s.HighlightEndOffset > len(s.Code)) {
+				t.Fatalf("highlight %d..%d outside code of %d bytes", s.HighlightStartOffset, s.HighlightEndOffset, len(s.Code))
+			}
+		}
+	})
+}
