@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/fleet-agent/fleet/control"
 	"github.com/fleet-agent/fleet/queue"
+	"github.com/redis/go-redis/v9"
 )
 
 // leaseFleet renders h's fleet.hcl for a fleet sharing the Redis at redisURL, under host name
@@ -102,6 +104,9 @@ func TestE2EJobOfAHostKilledForGoodFinishesOnTheOtherHost(t *testing.T) {
 	if !strings.Contains(out.String(), "done "+id) {
 		t.Errorf("agent logs --follow output lacks the job's end:\n%s", out.String())
 	}
+	if want := "job " + id + " passed; result of attempt 2 on host " + live; !strings.Contains(out.String(), want) {
+		t.Errorf("agent logs --follow output lacks %q:\n%s", want, out.String())
+	}
 
 	left := deadWorkers()
 	for end := time.Now().Add(30 * time.Second); len(left) != 0 && time.Now().Before(end); left = deadWorkers() {
@@ -116,5 +121,14 @@ func TestE2EJobOfAHostKilledForGoodFinishesOnTheOtherHost(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(hosts[live].logPath); !strings.Contains(string(b), "job_recovered") {
 		t.Errorf("%s logged no job_recovered line", live)
+	}
+
+	// A clean stop releases the lease at once.
+	hosts[live].signal(syscall.SIGTERM)
+	if code := hosts[live].waitExit(); code != 0 {
+		t.Errorf("%s exit code after SIGTERM = %d, want 0", live, code)
+	}
+	if _, err := rdb.ZScore(context.Background(), "resque:fleet:leases", live).Result(); !errors.Is(err, redis.Nil) {
+		t.Errorf("%s's lease after a clean stop: %v, want it removed", live, err)
 	}
 }

@@ -143,6 +143,7 @@ func (a *app) runDaemon() error {
 			if err != nil {
 				return err
 			}
+			releaseLease(qc, log)
 			return nil
 		case s := <-sigs:
 			switch s {
