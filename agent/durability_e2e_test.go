@@ -20,6 +20,10 @@ import (
 // name, with a short host lease so that a dead host's jobs come back within seconds.
 func leaseFleet(h *host, name, redisURL string) string {
 	s := h.render(fleetCfg{vms: 1})
+	return leaseFleetText(s, h, name, redisURL)
+}
+
+func leaseFleetText(s string, h *host, name, redisURL string) string {
 	s = strings.Replace(s, `name      = "e2e-host"`, fmt.Sprintf("name      = %q", name), 1)
 	s = strings.Replace(s, fmt.Sprintf("queue { redis = %q }", h.redis.URL),
 		fmt.Sprintf("queue {\n  redis      = %q\n  host_lease = \"3s\"\n  heartbeat  = \"1s\"\n}", redisURL), 1)
