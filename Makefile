@@ -5,7 +5,7 @@ GO        ?= go
 BIN       := bin
 PKGS      := ./...
 # Tests start real servers (redis-server, sshd) and the VirtualBox simulator; -race is always on.
-TESTFLAGS ?= -race -count=1 -timeout 20m
+TESTFLAGS ?= -race -count=1 -timeout 25m
 FUZZTIME  ?= 5s
 
 .PHONY: all build test test-deps lint vet fuzz-smoke bench demo clean chaos
