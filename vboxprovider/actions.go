@@ -10,8 +10,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/fleet-agent/fleet/golden"
@@ -101,6 +103,9 @@ func (p *Provider) BuildGolden(ctx context.Context, r reconcile.GoldenRequest) (
 		return mark(fmt.Errorf("build golden %s: %w", r.Name, err))
 	}
 	err = golden.Provision(ctx, c, r, p.key.PublicKey(), p.cfg.ProvisionLog)
+	if err == nil {
+		err = golden.HardenAndVerify(ctx, c, r, net.JoinHostPort("127.0.0.1", strconv.Itoa(fwd.HostPort)), p.key)
+	}
 	c.Close()
 	if err != nil {
 		return fmt.Errorf("build golden %s: %w", r.Name, err)

@@ -1,0 +1,110 @@
+package vboxprovider
+
+import (
+	"context"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/fleet-agent/fleet/golden"
+	"github.com/fleet-agent/fleet/guest"
+	"github.com/fleet-agent/fleet/reconcile"
+)
+
+// workerAddrs returns the forwarded SSH address of every worker.
+func (e *env) workerAddrs() map[string]string {
+	e.t.Helper()
+	inv, err := e.observe(context.Background())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, v := range inv.VMs {
+		if v.Role == reconcile.RoleWorker {
+			out[v.Name] = net.JoinHostPort("127.0.0.1", strconv.Itoa(v.SSHPort))
+		}
+	}
+	return out
+}
+
+// TestGoldenHardeningBeforeSnapshotSim: a box that takes the well-known password (like a
+// Vagrant base box) becomes a golden whose snapshot holds locked passwords and an sshd drop-in
+// that turns password logins off, so its workers refuse the password and take the agent key.
+func TestGoldenHardeningBeforeSnapshotSim(t *testing.T) {
+	e := newEnv(t)
+	d := e.desired(fleetSpec{vms: 1})
+	e.mustConverge(d)
+	disk := filepath.Join(e.sim.Home, "machines", reconcile.GoldenName("ruby", d.Pools[0].Hash), "disk")
+	shadow, err := os.ReadFile(filepath.Join(disk, "etc", "shadow"))
+	if err != nil || !strings.Contains(string(shadow), "root:!vagrant") || !strings.Contains(string(shadow), "vagrant:!vagrant") {
+		t.Errorf("golden etc/shadow = %q, %v; want root and vagrant locked", shadow, err)
+	}
+	dropIn, err := os.ReadFile(filepath.Join(disk, "etc", "ssh", "sshd_config.d", "00-fleet-harden.conf"))
+	if err != nil || !strings.Contains(string(dropIn), "PasswordAuthentication no") {
+		t.Errorf("golden sshd drop-in = %q, %v", dropIn, err)
+	}
+	for name, addr := range e.workerAddrs() {
+		for _, u := range []string{"vagrant", "root"} {
+			if err := golden.CheckPasswordRefused(context.Background(), addr, u, golden.KnownPassword); err != nil {
+				t.Errorf("%s: password login as %s: %v, want refused", name, u, err)
+			}
+		}
+		if err := golden.Verify(context.Background(), name, addr, "vagrant", e.prov.key); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+// TestCrossVMLoginRefusedSim: what a build on one worker knows (the box's password, Vagrant's
+// insecure key) does not log in to another worker's SSH port.
+func TestCrossVMLoginRefusedSim(t *testing.T) {
+	e := newEnv(t)
+	e.mustConverge(e.desired(fleetSpec{vms: 2}))
+	addrs := e.workerAddrs()
+	if len(addrs) != 2 {
+		t.Fatalf("workers = %v, want 2", addrs)
+	}
+	for name, addr := range addrs {
+		if err := golden.CheckPasswordRefused(context.Background(), addr, "vagrant", golden.KnownPassword); err != nil {
+			t.Errorf("password login to %s: %v, want refused", name, err)
+		}
+		_, err := guest.Dial(context.Background(), guest.Config{VM: name, Addr: addr, User: "vagrant",
+			Signers: []ssh.Signer{guest.VagrantInsecureSigner()}, TrustOnFirstUse: true})
+		if err == nil {
+			t.Errorf("Vagrant's insecure key logs in to %s", name)
+		}
+	}
+}
+
+// TestGoldenHardeningFailureMeansGoldenUnusedSim: when hardening fails in the guest (here its
+// sshd rejects the configuration), the golden build fails saying so and no worker is made
+// from it.
+func TestGoldenHardeningFailureMeansGoldenUnusedSim(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "sshd")
+	if err := os.WriteFile(bad, []byte("#!/bin/sh\necho 'sshd: bad configuration' >&2\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	e := newEnvBox(t, bad)
+	res, err := e.converge(e.desired(fleetSpec{vms: 1}))
+	if err == nil {
+		t.Fatalf("converge succeeded with a golden that could not be hardened")
+	}
+	msg := err.Error()
+	for _, f := range res.Failures {
+		msg += " " + f.Error()
+	}
+	if !strings.Contains(msg, "not hardened") || !strings.Contains(msg, "bad configuration") {
+		t.Errorf("failure %q does not say the golden is not hardened and why", msg)
+	}
+	if strings.Contains(msg, golden.KnownPassword+"\"") {
+		t.Errorf("failure %q quotes the password", msg)
+	}
+	if len(e.workerAddrs()) != 0 {
+		t.Errorf("workers made from an unhardened golden")
+	}
+}
