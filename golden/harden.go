@@ -5,11 +5,13 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/fleet-agent/fleet/reconcile"
 )
 
-// HardeningVersion names the hardening steps below. It is meant to be part of a golden's
-// fingerprint, so changing the steps rebuilds goldens (not yet wired: see issue 25).
-const HardeningVersion = "harden-1"
+// HardeningVersion names the hardening steps below; it is part of a golden's fingerprint
+// (reconcile.Image.Hardening), so bump reconcile.HardeningVersion when they change.
+const HardeningVersion = reconcile.HardeningVersion
 
 // sshdDropIn is the sshd drop-in the hardening writes when the guest's sshd_config includes
 // sshd_config.d; the same settings are edited into sshd_config otherwise.

@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -106,5 +107,26 @@ func TestGoldenHardeningFailureMeansGoldenUnusedSim(t *testing.T) {
 	}
 	if len(e.workerAddrs()) != 0 {
 		t.Errorf("workers made from an unhardened golden")
+	}
+}
+
+// TestGoldenHardeningFingerprintSim: a new hardening version is a new image: the plan builds a
+// new golden and replaces the workers, saying the hardening changed.
+func TestGoldenHardeningFingerprintSim(t *testing.T) {
+	e := newEnv(t)
+	d := e.desired(fleetSpec{vms: 2})
+	e.mustConverge(d)
+	p := &d.Pools[0]
+	p.Image.Hardening = "harden-next"
+	p.Hash = reconcile.ImageHash(p.Image)
+	plan := e.plan(d)
+	if got := kinds(plan); !slices.Equal(got, []string{"build_golden", "replace_worker", "replace_worker", "collect_golden"}) {
+		t.Fatalf("plan kinds = %v", got)
+	}
+	want := "hardening " + reconcile.HardeningVersion + " -> harden-next"
+	for _, a := range plan.Actions[:3] {
+		if a.Reason != want {
+			t.Errorf("%s reason = %q, want %q", a.ID, a.Reason, want)
+		}
 	}
 }
