@@ -117,6 +117,9 @@ func NewDesired(f *spec.Fleet, provisions map[string]*chef.Identity) Desired {
 	for _, p := range f.Pools {
 		box := f.Box(p.Box)
 		img := Image{Box: p.Box, Provision: provisions[p.Name], Hardening: HardeningVersion}
+		if p.SSH.AllowPassword {
+			img.Hardening = ""
+		}
 		if box != nil {
 			img.BoxVersion, img.User = box.Version, box.SSH.User
 		}
