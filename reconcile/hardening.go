@@ -18,3 +18,8 @@ func hardeningChange(old, new string) string {
 	}
 	return "hardening " + old + " -> " + new
 }
+
+// KeyRejected, on a golden, says why it failed the check before its snapshot (hardening or its
+// verification from the host): it is kept, unused, so the plan says why it is destroyed and
+// rebuilt.
+const KeyRejected = "fleet/rejected"

@@ -82,31 +82,56 @@ func TestCrossVMLoginRefusedSim(t *testing.T) {
 	}
 }
 
-// TestGoldenHardeningFailureMeansGoldenUnusedSim: when hardening fails in the guest (here its
-// sshd rejects the configuration), the golden build fails saying so and no worker is made
-// from it.
+// TestGoldenHardeningFailureMeansGoldenUnusedSim: when hardening fails in the guest (its sshd
+// rejects the configuration) or the check after it fails (an earlier drop-in keeps password
+// logins on), the golden build fails saying so, no worker is made from the golden, and the
+// plan says why it is destroyed and rebuilt.
 func TestGoldenHardeningFailureMeansGoldenUnusedSim(t *testing.T) {
-	bad := filepath.Join(t.TempDir(), "sshd")
-	if err := os.WriteFile(bad, []byte("#!/bin/sh\necho 'sshd: bad configuration' >&2\nexit 1\n"), 0o755); err != nil {
+	cases := []struct {
+		name    string
+		prepare func(t *testing.T, disk string)
+		want    string
+	}{
+		{"sshd rejects the configuration", func(t *testing.T, disk string) {
+			writeExec(t, filepath.Join(disk, "bin", "sshd"), "#!/bin/sh\necho 'sshd: bad configuration' >&2\nexit 1\n")
+		}, "bad configuration"},
+		{"an earlier drop-in keeps passwords on", func(t *testing.T, disk string) {
+			writeExec(t, filepath.Join(disk, "etc", "ssh", "sshd_config.d", "00-cloud.conf"), "PasswordAuthentication yes\n")
+			writeExec(t, filepath.Join(disk, "bin", "passwd"), "#!/bin/sh\nexit 0\n")
+		}, "password login accepted"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnvBox(t, func(disk string) { tc.prepare(t, disk) })
+			d := e.desired(fleetSpec{vms: 1})
+			_, err := e.converge(d)
+			if err == nil {
+				t.Fatalf("converge succeeded with a golden that failed its check")
+			}
+			if !strings.Contains(err.Error(), "not hardened") || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("converge error %q does not say the golden is not hardened and %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "password "+golden.KnownPassword) {
+				t.Errorf("error %q quotes the password", err)
+			}
+			if len(e.workerAddrs()) != 0 {
+				t.Errorf("workers made from a golden that failed its check")
+			}
+			a := e.plan(d).Action("destroy_orphan/" + reconcile.GoldenName("ruby", d.Pools[0].Hash))
+			if a == nil || !strings.Contains(a.Reason, "golden not used: golden image not hardened") || !strings.Contains(a.Reason, tc.want) {
+				t.Errorf("plan action for the rejected golden = %+v, want its reason", a)
+			}
+		})
+	}
+}
+
+func writeExec(t *testing.T, path, body string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	e := newEnvBox(t, bad)
-	res, err := e.converge(e.desired(fleetSpec{vms: 1}))
-	if err == nil {
-		t.Fatalf("converge succeeded with a golden that could not be hardened")
-	}
-	msg := err.Error()
-	for _, f := range res.Failures {
-		msg += " " + f.Error()
-	}
-	if !strings.Contains(msg, "not hardened") || !strings.Contains(msg, "bad configuration") {
-		t.Errorf("failure %q does not say the golden is not hardened and why", msg)
-	}
-	if strings.Contains(msg, golden.KnownPassword+"\"") {
-		t.Errorf("failure %q quotes the password", msg)
-	}
-	if len(e.workerAddrs()) != 0 {
-		t.Errorf("workers made from an unhardened golden")
+	if err := os.WriteFile(path, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
 	}
 }
 
