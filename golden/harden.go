@@ -47,6 +47,13 @@ func HardeningScript(user string) (string, error) {
   done
   if grep -Eqi '^[[:space:]]*Include[[:space:]]+/etc/ssh/sshd_config\.d/' "$R/etc/ssh/sshd_config"; then
     mkdir -p "$R/etc/ssh/sshd_config.d"
+    # Another drop-in read first (00-cloud.conf sorts before ours) would win: drop its settings.
+    for f in "$R"/etc/ssh/sshd_config.d/*.conf; do
+      [ -f "$f" ] || continue
+      for k in PasswordAuthentication KbdInteractiveAuthentication ChallengeResponseAuthentication PermitRootLogin; do
+        sed -i -E "/^[[:space:]]*$k[[:space:]]/d" "$f"
+      done
+    done
     cat > "$R` + sshdDropIn + `" <<'FLEET'
 PasswordAuthentication no
 KbdInteractiveAuthentication no

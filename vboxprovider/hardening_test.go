@@ -95,9 +95,9 @@ func TestGoldenHardeningFailureMeansGoldenUnusedSim(t *testing.T) {
 		{"sshd rejects the configuration", func(t *testing.T, disk string) {
 			writeExec(t, filepath.Join(disk, "bin", "sshd"), "#!/bin/sh\necho 'sshd: bad configuration' >&2\nexit 1\n")
 		}, "bad configuration"},
-		{"an earlier drop-in keeps passwords on", func(t *testing.T, disk string) {
-			writeExec(t, filepath.Join(disk, "etc", "ssh", "sshd_config.d", "00-cloud.conf"), "PasswordAuthentication yes\n")
-			writeExec(t, filepath.Join(disk, "bin", "passwd"), "#!/bin/sh\nexit 0\n")
+		{"sshd_config edits silently do nothing", func(t *testing.T, disk string) {
+			writeExec(t, filepath.Join(disk, "etc", "ssh", "sshd_config"), "PasswordAuthentication yes\nInclude /etc/ssh/sshd_config.d/*.conf\n")
+			writeExec(t, filepath.Join(disk, "bin", "sed"), "#!/bin/sh\nexit 0\n")
 		}, "password login accepted"},
 	}
 	for _, tc := range cases {
