@@ -105,6 +105,7 @@ func (a *app) doctorRecording(ctx context.Context, w io.Writer, record string) i
 		all = append(all, checkResources(f)...)
 		all = append(all, checkRedis(ctx, f)...)
 		all = append(all, checkKeys(f)...)
+		all = append(all, checkPasswordPools(f)...)
 	}
 	return printFindings(w, all)
 }

@@ -147,6 +147,7 @@ type Pool struct {
 	Job       Job
 	Rollout   Rollout
 	Rollback  string // default "ready-snapshot"
+	SSH       PoolSSH
 	// DeclRange is the `pool "name"` header; BoxRange is the value of the box attribute.
 	DeclRange, BoxRange hcl.Range
 }

@@ -47,6 +47,7 @@ var (
 			"provision": {labels: []string{"provisioner"}, schema: provisionSchema},
 			"job":       {schema: jobSchema},
 			"rollout":   {schema: rolloutSchema},
+			"ssh":       {schema: poolSSHSchema},
 		},
 	}
 	rootSchema = &blockSchema{blocks: map[string]*nestedBlock{
