@@ -1,0 +1,220 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/fleet-agent/fleet/control"
+	"github.com/fleet-agent/fleet/internal/redistest"
+	"github.com/fleet-agent/fleet/vbox/vboxsim"
+	"github.com/fleet-agent/fleet/vbox/vboxsim/simtest"
+)
+
+// deepHost is a simulated host ready for `agent doctor --deep`.
+type deepHost struct {
+	sim      *simtest.Sim
+	conf     string
+	stateDir string
+}
+
+func newDeepHost(t *testing.T) deepHost {
+	t.Helper()
+	sim := simtest.New(t)
+	t.Setenv("VBOXSIM_HOME", sim.Home)
+	srv := redistest.Start(t)
+	dir := t.TempDir()
+	state := filepath.Join(dir, "state")
+	conf := writeFile(t, dir, "fleet.hcl", fmt.Sprintf(`host {
+  name      = "deephost"
+  state_dir = %q
+}
+virtualbox { manage = %q }
+queue { redis = %q }
+box "lucid32" {
+  version = "1"
+  url     = "file:lucid32.box"
+}
+pool "ruby" {
+  box    = "lucid32"
+  vms    = 1
+  memory = 128
+}
+`, state, sim.Bin, srv.URL))
+	return deepHost{sim: sim, conf: conf, stateDir: state}
+}
+
+// doctorVMs lists the VMs whose names are the deep check's.
+func (h deepHost) doctorVMs(t *testing.T) []string {
+	t.Helper()
+	out, _, code := h.sim.Run(t, "list", "vms")
+	if code != 0 {
+		t.Fatalf("list vms: exit %d", code)
+	}
+	var names []string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, "\""+deepPrefix) {
+			names = append(names, l)
+		}
+	}
+	return names
+}
+
+// TestDoctorDeepPassesEndToEnd: on a healthy simulated host every step of the deep check holds,
+// each is printed with its time and in the table, the exit code is 0, and no VM, running guest
+// or state file of the check is left.
+func TestDoctorDeepPassesEndToEnd(t *testing.T) {
+	h := newDeepHost(t)
+	rec := filepath.Join(t.TempDir(), "rec")
+	code, stdout, stderr := runCLI(t, "doctor", "--deep", "--record", rec, "-c", h.conf)
+	if code != exitOK {
+		t.Fatalf("exit = %d, want 0\n%s%s", code, stdout, stderr)
+	}
+	for i, s := range deepStepNames {
+		if !strings.Contains(stdout, fmt.Sprintf("ok    deep virtualbox %2d/%d %-15s", i+1, len(deepStepNames), s)) {
+			t.Errorf("no ok line for step %q:\n%s", s, stdout)
+		}
+		if !strings.Contains(stdout, fmt.Sprintf("  virtualbox  %-15s", s)) {
+			t.Errorf("table lacks step %q", s)
+		}
+	}
+	if left := h.doctorVMs(t); len(left) > 0 {
+		t.Errorf("VMs left: %v", left)
+	}
+	if _, err := os.Stat(filepath.Join(h.stateDir, deepDirName)); !os.IsNotExist(err) {
+		t.Errorf("%s still exists (%v)", deepDirName, err)
+	}
+	files, _ := filepath.Glob(filepath.Join(rec, "*.jsonl"))
+	if len(files) != 1 {
+		t.Fatalf("transcripts = %v, want one", files)
+	}
+	b, _ := os.ReadFile(files[0])
+	for _, call := range []string{`"import"`, `"clonevm"`, `"startvm"`, `"unregistervm"`} {
+		if !strings.Contains(string(b), call) {
+			t.Errorf("transcript lacks %s", call)
+		}
+	}
+}
+
+// TestDoctorDeepFaultAtEachStep: a fault injected at a step fails the check with that step
+// named, the later steps are skipped, and delete still removes every VM the check made.
+func TestDoctorDeepFaultAtEachStep(t *testing.T) {
+	vmErr := func(op string, nth int) []vboxsim.Fault {
+		return []vboxsim.Fault{{Op: op, Nth: nth, Times: 1, Block: vboxsim.BlockVMError}}
+	}
+	cases := []struct {
+		step   string
+		faults []vboxsim.Fault
+		args   []string
+	}{
+		{"clean leftovers", vmErr("list", 1), nil},
+		{"make box", nil, []string{"--box", "/nonexistent/box.ovf"}},
+		{"import", vmErr("import", 1), nil},
+		{"snapshot box", vmErr("snapshot_take", 1), nil},
+		{"linked clone", vmErr("clonevm", 1), nil},
+		{"ready snapshot", vmErr("snapshot_take", 2), nil},
+		{"ssh forward", vmErr("modifyvm", 1), nil},
+		{"start headless", vmErr("startvm", 1), nil},
+		{"reach ssh", []vboxsim.Fault{{Op: "startvm", Nth: 1, Kind: vboxsim.FaultNoSSH}}, []string{"--boot-timeout", "1s"}},
+		{"power off", vmErr("controlvm_poweroff", 1), nil},
+		{"restore ready", vmErr("snapshot_restore", 1), nil},
+		{"start again", vmErr("startvm", 2), nil},
+	}
+	for _, c := range cases {
+		t.Run(c.step, func(t *testing.T) {
+			h := newDeepHost(t)
+			if c.faults != nil {
+				h.sim.Inject(t, c.faults...)
+			}
+			args := append([]string{"doctor", "--deep", "-c", h.conf}, c.args...)
+			code, stdout, stderr := runCLI(t, args...)
+			if code != exitError {
+				t.Errorf("exit = %d, want %d\n%s%s", code, exitError, stdout, stderr)
+			}
+			if !strings.Contains(stdout, "FAIL  deep virtualbox") || !strings.Contains(stdout, " "+c.step+" ") {
+				t.Errorf("no FAIL line naming %q:\n%s", c.step, stdout)
+			}
+			if !strings.Contains(stdout, fmt.Sprintf("  virtualbox  %-15s  ", c.step)) || !strings.Contains(stdout, "FAIL\n") {
+				t.Errorf("table does not fail %q:\n%s", c.step, stdout)
+			}
+			if !strings.Contains(stdout, fmt.Sprintf("ok    deep virtualbox %2d/%d delete", len(deepStepNames), len(deepStepNames))) {
+				t.Errorf("delete did not run cleanly:\n%s", stdout)
+			}
+			if left := h.doctorVMs(t); len(left) > 0 {
+				t.Errorf("VMs left: %v\n%s", left, stdout)
+			}
+		})
+	}
+}
+
+// TestDoctorDeepCleansWhatAKilledRunLeft: VMs a killed run left (one marked with the
+// fleet/doctor extradata, one only named in the intent file because the run died between
+// import and marking) are removed by the next run; a VM of someone else with a similar name
+// is not touched.
+func TestDoctorDeepCleansWhatAKilledRunLeft(t *testing.T) {
+	h := newDeepHost(t)
+	ovf := h.sim.MakeBox(t, vboxsim.BoxOptions{})
+	for _, n := range []string{deepPrefix + "old-box", deepPrefix + "dead-box", deepPrefix + "other-box"} {
+		if _, stderr, code := h.sim.Run(t, "import", ovf, "--vsys", "0", "--vmname", n); code != 0 {
+			t.Fatalf("import %s: %s", n, stderr)
+		}
+	}
+	h.sim.Run(t, "setextradata", deepPrefix+"old-box", keyDoctor, "deephost")
+	h.sim.Run(t, "setextradata", deepPrefix+"other-box", keyDoctor, "otherhost")
+	if _, _, code := h.sim.Run(t, "startvm", deepPrefix+"old-box", "--type", "headless"); code != 0 {
+		t.Fatal("startvm old-box failed")
+	}
+	writeFile(t, filepath.Join(h.stateDir, deepDirName), deepIntent, deepPrefix+"dead-box\n"+deepPrefix+"dead-clone\n")
+
+	code, stdout, stderr := runCLI(t, "doctor", "--deep", "-c", h.conf)
+	if code != exitOK {
+		t.Fatalf("exit = %d\n%s%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "removed 2 VM(s) an earlier run left") {
+		t.Errorf("clean leftovers did not remove the two leftovers:\n%s", stdout)
+	}
+	left := h.doctorVMs(t)
+	if len(left) != 1 || !strings.Contains(left[0], "other-box") {
+		t.Errorf("VMs left = %v, want only the other host's", left)
+	}
+}
+
+// TestDoctorDeepRefusesWhileAgentServes: with an agent answering on state_dir's control socket
+// the deep check refuses and creates nothing; --force runs it anyway.
+func TestDoctorDeepRefusesWhileAgentServes(t *testing.T) {
+	h := newDeepHost(t)
+	if err := os.MkdirAll(h.stateDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := control.Listen(filepath.Join(h.stateDir, control.SocketName), servingHandler{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	code, stdout, _ := runCLI(t, "doctor", "--deep", "-c", h.conf)
+	if code != exitError || !strings.Contains(stdout, "'agent run' serves on this host") || !strings.Contains(stdout, "--force") {
+		t.Errorf("exit = %d, want a refusal naming --force:\n%s", code, stdout)
+	}
+	if strings.Contains(stdout, "deep virtualbox") {
+		t.Errorf("a step ran despite the refusal:\n%s", stdout)
+	}
+	code, stdout, _ = runCLI(t, "doctor", "--deep", "--force", "-c", h.conf)
+	if code != exitOK || !strings.Contains(stdout, "ok    deep virtualbox 16/16 delete") {
+		t.Errorf("--force: exit = %d\n%s", code, stdout)
+	}
+}
+
+// servingHandler answers the control socket like an idle agent.
+type servingHandler struct{}
+
+func (servingHandler) Status() control.Status           { return control.Status{PID: 4242} }
+func (servingHandler) Drain(control.DrainRequest) error { return nil }
+func (servingHandler) Resume() error                    { return nil }
+func (servingHandler) Changed() <-chan struct{}         { return make(chan struct{}) }
