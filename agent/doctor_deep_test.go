@@ -8,7 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/crypto/ssh"
+
 	"github.com/fleet-agent/fleet/control"
+	"github.com/fleet-agent/fleet/guest"
 	"github.com/fleet-agent/fleet/internal/redistest"
 	"github.com/fleet-agent/fleet/vbox/vboxsim"
 	"github.com/fleet-agent/fleet/vbox/vboxsim/simtest"
@@ -70,6 +73,7 @@ func TestDoctorDeepPassesEndToEnd(t *testing.T) {
 	h := newDeepHost(t)
 	rec := filepath.Join(t.TempDir(), "rec")
 	code, stdout, stderr := runCLI(t, "doctor", "--deep", "--record", rec, "-c", h.conf)
+	t.Log(stdout)
 	if code != exitOK {
 		t.Fatalf("exit = %d, want 0\n%s%s", code, stdout, stderr)
 	}
@@ -88,10 +92,14 @@ func TestDoctorDeepPassesEndToEnd(t *testing.T) {
 		t.Errorf("%s still exists (%v)", deepDirName, err)
 	}
 	files, _ := filepath.Glob(filepath.Join(rec, "*.jsonl"))
-	if len(files) != 1 {
-		t.Fatalf("transcripts = %v, want one", files)
+	if len(files) == 0 {
+		t.Fatalf("no transcript in %s", rec)
 	}
-	b, _ := os.ReadFile(files[0])
+	var b []byte
+	for _, f := range files { // the usual checks' calls and the deep check's
+		fb, _ := os.ReadFile(f)
+		b = append(b, fb...)
+	}
 	for _, call := range []string{`"import"`, `"clonevm"`, `"startvm"`, `"unregistervm"`} {
 		if !strings.Contains(string(b), call) {
 			t.Errorf("transcript lacks %s", call)
@@ -99,8 +107,26 @@ func TestDoctorDeepPassesEndToEnd(t *testing.T) {
 	}
 }
 
-// TestDoctorDeepFaultAtEachStep: a fault injected at a step fails the check with that step
-// named, the later steps are skipped, and delete still removes every VM the check made.
+// boxWith makes a box accepting Vagrant's insecure key whose guest has the given programs
+// (name -> /bin/sh script) ahead of the host's on PATH.
+func (h deepHost) boxWith(t *testing.T, bins map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	var paths []string
+	for name, script := range bins {
+		paths = append(paths, writeFile(t, dir, name, "#!/bin/sh\n"+script+"\n"))
+		if err := os.Chmod(paths[len(paths)-1], 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keys := ssh.MarshalAuthorizedKey(guest.VagrantInsecureSigner().PublicKey())
+	return h.sim.MakeBox(t, vboxsim.BoxOptions{AuthorizedKeys: keys, Bins: paths})
+}
+
+// TestDoctorDeepFaultAtEachStep: a fault injected at any of the 16 steps (a simulator fault, a
+// missing --box, or a guest program replaced) fails the check with that step named, the later
+// steps are skipped, and delete still removes every VM the check made; when delete itself
+// fails, the next run removes what it left.
 func TestDoctorDeepFaultAtEachStep(t *testing.T) {
 	vmErr := func(op string, nth int) []vboxsim.Fault {
 		return []vboxsim.Fault{{Op: op, Nth: nth, Times: 1, Block: vboxsim.BlockVMError}}
@@ -109,19 +135,27 @@ func TestDoctorDeepFaultAtEachStep(t *testing.T) {
 		step   string
 		faults []vboxsim.Fault
 		args   []string
+		// bins replace guest programs (name -> shell script) in a box passed with --box.
+		bins map[string]string
+		// rerun: the failed step leaves VMs behind, which the next run removes.
+		rerun bool
 	}{
-		{"clean leftovers", vmErr("list", 1), nil},
-		{"make box", nil, []string{"--box", "/nonexistent/box.ovf"}},
-		{"import", vmErr("import", 1), nil},
-		{"snapshot box", vmErr("snapshot_take", 1), nil},
-		{"linked clone", vmErr("clonevm", 1), nil},
-		{"ready snapshot", vmErr("snapshot_take", 2), nil},
-		{"ssh forward", vmErr("modifyvm", 1), nil},
-		{"start headless", vmErr("startvm", 1), nil},
-		{"reach ssh", []vboxsim.Fault{{Op: "startvm", Nth: 1, Kind: vboxsim.FaultNoSSH}}, []string{"--boot-timeout", "1s"}},
-		{"power off", vmErr("controlvm_poweroff", 1), nil},
-		{"restore ready", vmErr("snapshot_restore", 1), nil},
-		{"start again", vmErr("startvm", 2), nil},
+		{"clean leftovers", vmErr("list", 1), nil, nil, false},
+		{"make box", nil, []string{"--box", "/nonexistent/box.ovf"}, nil, false},
+		{"import", vmErr("import", 1), nil, nil, false},
+		{"snapshot box", vmErr("snapshot_take", 1), nil, nil, false},
+		{"linked clone", vmErr("clonevm", 1), nil, nil, false},
+		{"ready snapshot", vmErr("snapshot_take", 2), nil, nil, false},
+		{"ssh forward", vmErr("modifyvm", 1), nil, nil, false},
+		{"start headless", vmErr("startvm", 1), nil, nil, false},
+		{"reach ssh", []vboxsim.Fault{{Op: "startvm", Nth: 1, Kind: vboxsim.FaultNoSSH}}, []string{"--boot-timeout", "1s"}, nil, false},
+		{"power off", vmErr("controlvm_poweroff", 1), nil, nil, false},
+		{"restore ready", vmErr("snapshot_restore", 1), nil, nil, false},
+		{"start again", vmErr("startvm", 2), nil, nil, false},
+		{"run command", nil, nil, map[string]string{"uname": "echo broken >&2; exit 3"}, false},
+		{"write file", nil, nil, map[string]string{"cat": "exit 0"}, false},
+		{"file gone", nil, nil, map[string]string{"ls": "echo . .. " + deepProbe}, false},
+		{"delete", vmErr("unregistervm", 1), nil, nil, true},
 	}
 	for _, c := range cases {
 		t.Run(c.step, func(t *testing.T) {
@@ -130,7 +164,11 @@ func TestDoctorDeepFaultAtEachStep(t *testing.T) {
 				h.sim.Inject(t, c.faults...)
 			}
 			args := append([]string{"doctor", "--deep", "-c", h.conf}, c.args...)
+			if c.bins != nil {
+				args = append(args, "--box", h.boxWith(t, c.bins))
+			}
 			code, stdout, stderr := runCLI(t, args...)
+			t.Log(stdout)
 			if code != exitError {
 				t.Errorf("exit = %d, want %d\n%s%s", code, exitError, stdout, stderr)
 			}
@@ -140,7 +178,12 @@ func TestDoctorDeepFaultAtEachStep(t *testing.T) {
 			if !strings.Contains(stdout, fmt.Sprintf("  virtualbox  %-15s  ", c.step)) || !strings.Contains(stdout, "FAIL\n") {
 				t.Errorf("table does not fail %q:\n%s", c.step, stdout)
 			}
-			if !strings.Contains(stdout, fmt.Sprintf("ok    deep virtualbox %2d/%d delete", len(deepStepNames), len(deepStepNames))) {
+			if c.rerun {
+				code, stdout, _ = runCLI(t, "doctor", "--deep", "-c", h.conf)
+				if code != exitOK || !strings.Contains(stdout, "removed 2 VM(s) an earlier run left") {
+					t.Errorf("rerun: exit = %d, want 0 after removing the 2 VMs left:\n%s", code, stdout)
+				}
+			} else if !strings.Contains(stdout, fmt.Sprintf("ok    deep virtualbox %2d/%d delete", len(deepStepNames), len(deepStepNames))) {
 				t.Errorf("delete did not run cleanly:\n%s", stdout)
 			}
 			if left := h.doctorVMs(t); len(left) > 0 {
