@@ -1,11 +1,15 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"golang.org/x/crypto/ssh"
@@ -261,3 +265,53 @@ func (servingHandler) Status() control.Status           { return control.Status{
 func (servingHandler) Drain(control.DrainRequest) error { return nil }
 func (servingHandler) Resume() error                    { return nil }
 func (servingHandler) Changed() <-chan struct{}         { return make(chan struct{}) }
+
+// TestDoctorDeepInterrupted: a deep check stopped while its VM boots leaves nothing behind
+// after SIGINT (it deletes its VMs before exiting), and after SIGKILL the next run removes
+// what the killed one left.
+func TestDoctorDeepInterrupted(t *testing.T) {
+	bin := agentBinary(t)
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGKILL} {
+		t.Run(sig.String(), func(t *testing.T) {
+			h := newDeepHost(t)
+			// The second boot never serves SSH, so the check waits in "start again".
+			h.sim.Inject(t, vboxsim.Fault{Op: "startvm", Nth: 2, Kind: vboxsim.FaultNoSSH})
+			cmd := exec.Command(bin, "doctor", "--deep", "--boot-timeout", "10m", "-c", h.conf)
+			out, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			var seen strings.Builder
+			sc := bufio.NewScanner(out)
+			for sc.Scan() {
+				seen.WriteString(sc.Text() + "\n")
+				if strings.Contains(sc.Text(), "restore ready") {
+					break
+				}
+			}
+			if len(h.doctorVMs(t)) != 2 {
+				t.Fatalf("VMs before the signal = %v, want the box and the clone\n%s", h.doctorVMs(t), seen.String())
+			}
+			cmd.Process.Signal(sig)
+			rest, _ := io.ReadAll(out)
+			seen.Write(rest)
+			cmd.Wait()
+			if sig == syscall.SIGINT {
+				if !strings.Contains(seen.String(), "ok    deep virtualbox 16/16 delete") {
+					t.Errorf("SIGINT: delete did not run:\n%s", seen.String())
+				}
+			} else {
+				code, stdout, _ := runCLI(t, "doctor", "--deep", "-c", h.conf)
+				if code != exitOK || !strings.Contains(stdout, "removed 2 VM(s) an earlier run left") {
+					t.Errorf("rerun after SIGKILL: exit = %d, want 0 after removing 2 VMs:\n%s", code, stdout)
+				}
+			}
+			if left := h.doctorVMs(t); len(left) > 0 {
+				t.Errorf("VMs left: %v\n%s", left, seen.String())
+			}
+		})
+	}
+}
