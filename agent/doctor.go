@@ -166,6 +166,7 @@ func checkVBox(ctx context.Context, f *spec.Fleet, record string) []finding {
 			"install VirtualBox (apt-get install virtualbox), or set virtualbox { manage = \"/path/to/VBoxManage\" }"}}
 	}
 	d := vbox.New(vbox.Config{Manage: bin, CallTimeout: 10 * time.Second, Record: record}, nil)
+	defer d.Close()
 	v, err := d.Version(ctx)
 	if err != nil {
 		return []finding{{sevFail, "VBoxManage", fmt.Sprintf("%s --version failed: %v", bin, err), "reinstall VirtualBox; run VBoxManage --version by hand to see why"}}

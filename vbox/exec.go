@@ -105,6 +105,9 @@ type Driver struct {
 
 	mu  sync.Mutex          // guards vms
 	vms map[string]*vmEntry // per-VM mutation locks, by the identifier callers pass
+
+	// record is the open transcript file when Config.Record is set (closed by Close).
+	record *os.File
 }
 
 // New returns a Driver for cfg. A nil log discards the driver's debug output.
@@ -121,10 +124,11 @@ func New(cfg Config, log *slog.Logger) *Driver {
 	}
 	d.run = d.execManage
 	if cfg.Record != "" {
-		rec, _, err := openRecorder(cfg.Record)
+		rec, f, err := openRecorder(cfg.Record)
 		if err != nil {
 			log.Warn("VBoxManage transcript not recorded", "err", err)
 		} else {
+			d.record = f
 			d.run = rec.wrap(d.run, func(err error) { log.Warn("VBoxManage transcript", "err", err) })
 		}
 	}

@@ -131,6 +131,18 @@ func (rec *recorder) wrap(run runFunc, log func(error)) runFunc {
 	}
 }
 
+// Close closes the transcript file of a driver made with Config.Record (calls after it are no
+// longer recorded; their write errors are logged). It is a no-op for other drivers.
+func (d *Driver) Close() error {
+	if d.record == nil {
+		return nil
+	}
+	if err := d.record.Close(); err != nil {
+		return fmt.Errorf("close transcript: %w", err)
+	}
+	return nil
+}
+
 // openRecorder creates a new transcript file in dir.
 func openRecorder(dir string) (*recorder, *os.File, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
