@@ -83,7 +83,7 @@ func (a *app) runDaemon() error {
 	state := f.Host.StateDir
 
 	qc, err := queue.Open(queue.Config{URL: f.Queue.Redis, Namespace: f.Queue.Namespace, Host: f.Host.Name,
-		MaxAttempts: f.Queue.MaxAttempts}, log)
+		MaxAttempts: f.Queue.MaxAttempts, HostLease: f.Queue.HostLease, HeartbeatInterval: f.Queue.Heartbeat}, log)
 	if err != nil {
 		return fmt.Errorf("queue: %w", err)
 	}

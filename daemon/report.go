@@ -7,6 +7,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/fleet-agent/fleet/queue"
@@ -68,6 +69,9 @@ func (s *reportSlot) begin(job *queue.Job, queued time.Duration, where report.St
 // The result is reported even when recording it failed: the build did end that way.
 func (s *reportSlot) Finish(ctx context.Context, job *queue.Job, r queue.Result) error {
 	err := s.Slot.Finish(ctx, job, r)
+	if errors.Is(err, queue.ErrStale) {
+		return err // another attempt owns the job: it reports the end
+	}
 	if r.State == queue.StateCanceled {
 		reason := "cancel requested"
 		if r.Err != nil {

@@ -35,14 +35,20 @@ type Config struct {
 	Host string
 	// PID is the process id in worker ids. Default os.Getpid().
 	PID int
-	// HeartbeatInterval is how often Run writes workers:heartbeat. Default 10s.
+	// HeartbeatInterval is how often Run renews the host lease and writes
+	// workers:heartbeat. Default 10s.
 	HeartbeatInterval time.Duration
+	// HostLease is how long the host's lease in <ns>:fleet:leases lasts
+	// after a heartbeat. Once it has ended, any live host's Recover hands
+	// back the jobs of this host's workers. Default 30s; at least three
+	// heartbeats.
+	HostLease time.Duration
 	// HeartbeatExpiry is how old a heartbeat must be before its worker's
 	// processing lists count as orphaned. Default 60s; keep it well under
 	// Resque's 300 s prune interval.
 	HeartbeatExpiry time.Duration
 	// RecoverInterval is how often Run looks for orphaned processing lists.
-	// Default 30s.
+	// Default HostLease/3.
 	RecoverInterval time.Duration
 	// FetchBlock is how long one BLMOVE blocks; it bounds how late a
 	// canceled Fetch returns and how late a job on a second queue is seen.
@@ -52,6 +58,10 @@ type Config struct {
 	// would start it once more moves it to failed as a poison job instead.
 	// Default 3.
 	MaxAttempts int
+	// OnRecovered, if set, is called once for each job this host took
+	// back from a dead worker (poisoned: it went to failed instead), for
+	// metrics. It must not block.
+	OnRecovered func(poisoned bool)
 	// LogCap is how many log chunks a job keeps in Redis. Default 10000.
 	LogCap int64
 	// Retention is how long a finished job's record and log are kept.
@@ -83,13 +93,20 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	def(&c.HeartbeatInterval, 10*time.Second)
 	def(&c.HeartbeatExpiry, 60*time.Second)
-	def(&c.RecoverInterval, 30*time.Second)
+	def(&c.HostLease, 30*time.Second)
+	if c.HostLease < 3*c.HeartbeatInterval {
+		return c, fmt.Errorf("host lease %s spans fewer than 3 heartbeats of %s", c.HostLease, c.HeartbeatInterval)
+	}
+	def(&c.RecoverInterval, c.HostLease/3)
 	// BLMOVE timeouts are whole seconds on the wire (go-redis rounds
 	// anything shorter up to 1s), so 1s is also the minimum.
 	c.FetchBlock = max(c.FetchBlock.Round(time.Second), time.Second)
 	def(&c.Retention, 7*24*time.Hour)
 	if c.MaxAttempts <= 0 {
 		c.MaxAttempts = 3
+	}
+	if c.OnRecovered == nil {
+		c.OnRecovered = func(bool) {}
 	}
 	if c.LogCap <= 0 {
 		c.LogCap = 10000
@@ -117,6 +134,8 @@ type Client struct {
 	keys keys
 	log  *slog.Logger
 	reg  registry
+	// fences holds the tokens of the attempts this host runs.
+	fences fences
 }
 
 // New returns a Client over an existing connection. The caller keeps

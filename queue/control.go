@@ -38,7 +38,8 @@ func (c *Client) Cancel(ctx context.Context, id string) error {
 
 // WatchCancel returns a context derived from ctx that is canceled with
 // cause ErrCanceled when job id is canceled through Cancel, from any host,
-// within a second. The returned stop function ends the watch and waits for
+// within a second, or with cause ErrStale when another attempt has taken
+// over the job this host runs. The returned stop function ends the watch and waits for
 // its goroutine; call it when the job is done.
 func (c *Client) WatchCancel(ctx context.Context, id string) (context.Context, func()) {
 	wctx, cancel := context.WithCancelCause(ctx)
@@ -80,6 +81,12 @@ func (c *Client) watchCancel(ctx context.Context, id string, cancel context.Canc
 		case <-t.C:
 			if canceled() {
 				cancel(ErrCanceled)
+				return
+			}
+			if stale, err := c.Stale(ctx, id); err == nil && stale {
+				c.log.Warn("stale_attempt_stopped", "job_id", id,
+					"reason", "another host took the job over; stopping this attempt")
+				cancel(ErrStale)
 				return
 			}
 		}

@@ -177,6 +177,10 @@ func (s *Slot) begin(ctx context.Context, q string, raw []byte) (*Job, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fetch %s: working-on record: %w", s.id, err)
 	}
+	job.Fence, err = s.c.nextFence(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("fetch %s: start job %s: %w", s.id, args.ID, err)
+	}
 	now := time.Now().UTC().Format(time.RFC3339Nano)
 	_, err = s.c.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.Set(ctx, k.worker(s.id), record, 0)
@@ -184,7 +188,7 @@ func (s *Slot) begin(ctx context.Context, q string, raw []byte) (*Job, error) {
 		p.HSet(ctx, k.job(args.ID),
 			"id", args.ID, "state", string(StateStarted), "queue", q,
 			"worker", s.id, "host", s.c.cfg.Host, "started_at", now,
-			"attempt", strconv.Itoa(job.Attempt))
+			"attempt", strconv.Itoa(job.Attempt), "fence", strconv.FormatInt(job.Fence, 10))
 		p.Persist(ctx, k.job(args.ID))
 		p.Persist(ctx, k.log(args.ID))
 		p.Persist(ctx, k.logSeq(args.ID))
@@ -193,6 +197,7 @@ func (s *Slot) begin(ctx context.Context, q string, raw []byte) (*Job, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fetch %s: start job %s: %w", s.id, args.ID, err)
 	}
+	s.c.fences.set(args.ID, job.Fence)
 	s.mu.Lock()
 	s.current = job
 	s.mu.Unlock()

@@ -89,7 +89,7 @@ func (s *Slot) finish(ctx context.Context, job *Job, r Result) error {
 		errText = r.Err.Error()
 	}
 	var lrem *redis.IntCmd
-	_, err := s.c.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	write := func(p redis.Pipeliner) error {
 		lrem = p.LRem(ctx, k.processing(s.id, job.Queue), 1, job.Raw)
 		p.Del(ctx, k.worker(s.id))
 		p.Incr(ctx, k.stat("processed"))
@@ -102,7 +102,7 @@ func (s *Slot) finish(ctx context.Context, job *Job, r Result) error {
 		p.HDel(ctx, k.attempts(), payloadSum(job.Raw))
 		if job.ID != "" {
 			p.HSet(ctx, k.job(job.ID), "id", job.ID, "state", string(r.State),
-				"exit_code", strconv.Itoa(r.ExitCode), "error", errText,
+				"exit_code", strconv.Itoa(r.ExitCode), "error", errText, "result_fence", strconv.FormatInt(job.Fence, 10),
 				"worker", s.id, "host", s.c.cfg.Host, "queue", job.Queue,
 				"attempt", strconv.Itoa(job.Attempt),
 				"finished_at", time.Now().UTC().Format(time.RFC3339Nano))
@@ -112,7 +112,14 @@ func (s *Slot) finish(ctx context.Context, job *Job, r Result) error {
 			p.Publish(ctx, k.logChannel(job.ID), endMarker+string(r.State))
 		}
 		return nil
-	})
+	}
+	err := s.fenced(ctx, job, write)
+	if errors.Is(err, ErrStale) {
+		s.release(job)
+		s.c.log.Warn("stale_attempt_discarded", "worker", s.id, "job_id", job.ID, "attempt", job.Attempt,
+			"state", string(r.State), "reason", "another host took the job over; this result is not recorded")
+		return fmt.Errorf("finish job %s: %w", job.ID, err)
+	}
 	if err != nil {
 		return fmt.Errorf("finish job %s: %w", job.ID, err)
 	}
@@ -179,27 +186,38 @@ func (s *Slot) Requeue(ctx context.Context, job *Job) error {
 	return nil
 }
 
+// putBackScript moves a held payload back to the head of its queue, only
+// if it is still in the processing list (a reaper may have moved it).
+// KEYS: processing, queue, worker, job. ARGV: payload, job id, queued state.
+var putBackScript = redis.NewScript(`
+redis.call('DEL', KEYS[3])
+if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end
+redis.call('LPUSH', KEYS[2], ARGV[1])
+if ARGV[2] ~= '' then redis.call('HSET', KEYS[4], 'state', ARGV[3]) end
+return 1
+`)
+
 // putBack returns a held job to the head of its queue without counting an
 // attempt.
 func (s *Slot) putBack(ctx context.Context, job *Job) error {
 	k := s.c.keys
-	_, err := s.c.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.LRem(ctx, k.processing(s.id, job.Queue), 1, job.Raw)
-		p.LPush(ctx, k.queue(job.Queue), job.Raw)
-		p.Del(ctx, k.worker(s.id))
-		if job.ID != "" {
-			p.HSet(ctx, k.job(job.ID), "state", string(StateQueued))
-		}
-		return nil
-	})
+	moved, err := putBackScript.Run(ctx, s.c.rdb,
+		[]string{k.processing(s.id, job.Queue), k.queue(job.Queue), k.worker(s.id), k.job(job.ID)},
+		job.Raw, job.ID, string(StateQueued)).Int()
 	if err != nil {
 		return fmt.Errorf("put back job %s: %w", job.ID, err)
+	}
+	if moved == 0 {
+		// A reaper already gave it back while this host was cut off.
+		s.c.log.Warn("stale_attempt_discarded", "worker", s.id, "job_id", job.ID, "attempt", job.Attempt,
+			"reason", "another host took the job over")
 	}
 	s.release(job)
 	return nil
 }
 
 func (s *Slot) release(job *Job) {
+	s.c.fences.drop(job.ID, job.Fence)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.current == job {

@@ -56,6 +56,9 @@ type Job struct {
 	Raw []byte
 	// Attempt counts starts of this payload, 1 for the first.
 	Attempt int
+	// Fence is this attempt's fencing token (fence.go); 0 for a payload
+	// without a job id.
+	Fence int64
 }
 
 // Duration is a time.Duration written in JSON as a Go duration string ("50m", "1h30m").

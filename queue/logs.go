@@ -25,8 +25,11 @@ var ErrJobNotFound = errors.New("queue: job not found")
 const endMarker = "end "
 
 // appendScript numbers a chunk, appends it to the capped log and publishes
-// it. KEYS: log, logseq, channel. ARGV: chunk, cap. Returns the number.
+// it, unless the attempt's fencing token (ARGV[3], "" = unfenced) is no
+// longer the job's. KEYS: log, logseq, channel, job. ARGV: chunk, cap,
+// token. Returns the number, or -1 for a stale attempt.
 var appendScript = redis.NewScript(`
+if ARGV[3] ~= '' and redis.call('HGET', KEYS[4], 'fence') ~= ARGV[3] then return -1 end
 local seq = redis.call('INCR', KEYS[2])
 local entry = seq .. ' ' .. ARGV[1]
 redis.call('RPUSH', KEYS[1], entry)
@@ -36,15 +39,24 @@ return seq
 `)
 
 // AppendLog appends one chunk of output to job id's log and publishes it.
+// For a job this host runs, the chunk is dropped and ErrStale returned once
+// another attempt has taken the job over.
 func (c *Client) AppendLog(ctx context.Context, id string, chunk []byte) error {
 	if len(chunk) == 0 {
 		return nil
 	}
 	k := c.keys
-	err := appendScript.Run(ctx, c.rdb, []string{k.log(id), k.logSeq(id), k.logChannel(id)},
-		chunk, c.cfg.LogCap).Err()
+	token := ""
+	if t, ok := c.fences.get(id); ok {
+		token = strconv.FormatInt(t, 10)
+	}
+	n, err := appendScript.Run(ctx, c.rdb, []string{k.log(id), k.logSeq(id), k.logChannel(id), k.job(id)},
+		chunk, c.cfg.LogCap, token).Int64()
 	if err != nil {
 		return fmt.Errorf("append log %s: %w", id, err)
+	}
+	if n < 0 {
+		return fmt.Errorf("append log %s: %w", id, ErrStale)
 	}
 	return nil
 }

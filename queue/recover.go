@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -17,22 +18,48 @@ import (
 
 // requeueScript moves one payload from a processing list back to the head
 // of its queue, or to failed once it has used up its attempts. The LREM
-// check makes two concurrent recoverers safe: only one moves the payload.
-// KEYS: processing, queue, attempts, failed, stat:failed.
-// ARGV: payload, sha1, max attempts, failure record.
-// Returns 0 (already gone), 1 (requeued) or 2 (poisoned).
+// check makes any number of concurrent recoverers safe: only one moves the
+// payload. Whoever moves it also gives the job a new fencing token, so the
+// attempt that lost it can no longer write its log or result, and, for a
+// recovery of a dead worker, appends a record to fleet:recovered.
+// KEYS: processing, queue, attempts, failed, stat:failed, job, fence, recovered.
+// ARGV: payload, sha1, max attempts, failure record, job id ("" = none),
+// recovered record fields as JSON ("" = not a recovery), recovered cap.
+// Returns {0} (already gone), {1, attempt} (requeued) or {2, attempt} (poisoned).
 var requeueScript = redis.NewScript(`
-if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end
+if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return {0, 0} end
 local n = redis.call('HINCRBY', KEYS[3], ARGV[2], 1)
+if ARGV[5] ~= '' then
+  redis.call('HSET', KEYS[6], 'fence', redis.call('INCR', KEYS[7]))
+end
+if ARGV[6] ~= '' then
+  local rec = cjson.decode(ARGV[6])
+  rec['attempt'] = n + 1
+  redis.call('LPUSH', KEYS[8], cjson.encode(rec))
+  redis.call('LTRIM', KEYS[8], 0, tonumber(ARGV[7]) - 1)
+end
 if n >= tonumber(ARGV[3]) then
   redis.call('HDEL', KEYS[3], ARGV[2])
   redis.call('RPUSH', KEYS[4], ARGV[4])
   redis.call('INCR', KEYS[5])
-  return 2
+  return {2, n}
 end
 redis.call('LPUSH', KEYS[2], ARGV[1])
-return 1
+return {1, n + 1}
 `)
+
+// Recovered is one record of <ns>:fleet:recovered: a job a live host took
+// back from a dead worker.
+type Recovered struct {
+	JobID      string `json:"job_id"`
+	Queue      string `json:"queue"`
+	DeadHost   string `json:"dead_host"`
+	DeadWorker string `json:"dead_worker"`
+	// Attempt is the attempt the job starts next (or the one it would
+	// have started, for a poisoned job).
+	Attempt int    `json:"attempt"`
+	At      string `json:"at"` // RFC 3339, UTC
+}
 
 // outcome is what requeueOne did with a payload.
 type outcome int
@@ -62,20 +89,39 @@ func (e *PoisonError) Error() string {
 func (e *PoisonError) Exception() string { return "Fleet::PoisonJob" }
 
 func (c *Client) requeueOne(ctx context.Context, worker, queue string, raw []byte) (outcome, error) {
+	out, _, err := c.requeue(ctx, worker, queue, raw, false)
+	return out, err
+}
+
+// requeue is requeueOne, and for a dead worker's job (recovery) also writes
+// the fleet:recovered record; it returns the job's next attempt number.
+func (c *Client) requeue(ctx context.Context, worker, queue string, raw []byte, recovery bool) (outcome, int, error) {
 	k := c.keys
+	now := time.Now()
 	rec, err := failureRecord(raw, &PoisonError{Attempts: c.cfg.MaxAttempts, Worker: worker},
-		worker, queue, time.Now())
+		worker, queue, now)
 	if err != nil {
-		return outcomeGone, err
+		return outcomeGone, 0, err
 	}
-	n, err := requeueScript.Run(ctx, c.rdb,
-		[]string{k.processing(worker, queue), k.queue(queue), k.attempts(), k.failed(), k.stat("failed")},
-		raw, payloadSum(raw), c.cfg.MaxAttempts, rec).Int()
+	id := looseID(raw)
+	var recJSON []byte
+	if recovery {
+		w, _ := parseWorkerID(worker)
+		recJSON, err = marshalCompact(Recovered{JobID: id, Queue: queue, DeadHost: w.host, DeadWorker: worker,
+			At: now.UTC().Format(time.RFC3339)})
+		if err != nil {
+			return outcomeGone, 0, err
+		}
+	}
+	res, err := requeueScript.Run(ctx, c.rdb,
+		[]string{k.processing(worker, queue), k.queue(queue), k.attempts(), k.failed(), k.stat("failed"),
+			k.job(id), k.fence(), k.recovered()},
+		raw, payloadSum(raw), c.cfg.MaxAttempts, rec, id, recJSON, recoveredCap).Int64Slice()
 	if err != nil {
-		return outcomeGone, err
+		return outcomeGone, 0, err
 	}
-	out := outcome(n)
-	if id := looseID(raw); id != "" {
+	out, attempt := outcome(res[0]), int(res[1])
+	if id != "" {
 		state := StateQueued
 		if out == outcomePoisoned {
 			state = StateErrored
@@ -87,14 +133,14 @@ func (c *Client) requeueOne(ctx context.Context, worker, queue string, raw []byt
 					"finished_at", time.Now().UTC().Format(time.RFC3339Nano))
 			}
 			if err := c.rdb.HSet(ctx, k.job(id), fields...).Err(); err != nil {
-				return out, err
+				return out, attempt, err
 			}
 			if out == outcomePoisoned {
 				_ = c.rdb.Publish(ctx, k.logChannel(id), endMarker+string(state)).Err()
 			}
 		}
 	}
-	return out, nil
+	return out, attempt, nil
 }
 
 // RecoverReport says what one Recover pass did.
@@ -105,11 +151,15 @@ type RecoverReport struct {
 	Requeued, Poisoned int
 }
 
-// Recover hands back the jobs of dead workers of this host. A worker is
-// dead when it is not one of this Client's registered slots and either its
-// pid is no longer running, or its pid is this process's (a previous
-// incarnation), or its heartbeat is older than HeartbeatExpiry. Dead
-// workers are also removed from Resque's registry.
+// Recover hands back the jobs of dead workers of any host. A worker of
+// this host is dead when it is not one of this Client's registered slots
+// and either its pid is no longer running, or its pid is this process's (a
+// previous incarnation), or its heartbeat is older than HeartbeatExpiry. A
+// worker of another host is dead when that host's lease has ended (Redis
+// server time), or, for a host that keeps no lease (an older agent), when
+// its heartbeat is older than HeartbeatExpiry. Dead workers are also
+// removed from Resque's registry. Any number of hosts may run Recover at
+// once: each payload is moved by exactly one of them.
 func (c *Client) Recover(ctx context.Context) (RecoverReport, error) {
 	var rep RecoverReport
 	k := c.keys
@@ -121,23 +171,43 @@ func (c *Client) Recover(ctx context.Context) (RecoverReport, error) {
 	if err != nil {
 		return rep, fmt.Errorf("recover: heartbeats: %w", err)
 	}
-	now, err := c.rdb.Time(ctx).Result()
+	leases, now, err := c.Leases(ctx)
 	if err != nil {
-		return rep, fmt.Errorf("recover: server time: %w", err)
+		return rep, fmt.Errorf("recover: %w", err)
+	}
+	until := make(map[string]time.Time, len(leases))
+	for _, l := range leases {
+		until[l.Host] = l.Until
 	}
 	for _, id := range ids {
 		w, ok := parseWorkerID(id)
-		if !ok || w.host != c.cfg.Host || c.reg.has(id) {
+		if !ok || c.reg.has(id) {
 			continue
 		}
-		if w.pid != c.cfg.PID && pidAlive(w.pid) && !expired(beats[id], now, c.cfg.HeartbeatExpiry) {
+		if !c.workerDead(w, beats[id], until, now) {
 			continue
 		}
 		if err := c.recoverWorker(ctx, id, w, &rep); err != nil {
 			return rep, err
 		}
 	}
+	// Forget leases that ended long ago; recent ones stay for `agent status --fleet`.
+	old := strconv.FormatInt(unixMS(now.Add(-leaseKeep)), 10)
+	if err := c.rdb.ZRemRangeByScore(ctx, k.leases(), "-inf", "("+old).Err(); err != nil {
+		return rep, fmt.Errorf("recover: prune leases: %w", err)
+	}
 	return rep, nil
+}
+
+// workerDead decides whether w's processing lists are orphaned.
+func (c *Client) workerDead(w workerID, beat string, until map[string]time.Time, now time.Time) bool {
+	if w.host == c.cfg.Host {
+		return w.pid == c.cfg.PID || !pidAlive(w.pid) || expired(beat, now, c.cfg.HeartbeatExpiry)
+	}
+	if end, ok := until[w.host]; ok {
+		return now.After(end)
+	}
+	return expired(beat, now, c.cfg.HeartbeatExpiry)
 }
 
 func expired(beat string, now time.Time, expiry time.Duration) bool {
@@ -163,7 +233,7 @@ func (c *Client) recoverWorker(ctx context.Context, id string, w workerID, rep *
 		}
 		// Push back newest first so that the oldest ends up at the head.
 		for i := len(items) - 1; i >= 0; i-- {
-			out, err := c.requeueOne(ctx, id, q, []byte(items[i]))
+			out, attempt, err := c.requeue(ctx, id, q, []byte(items[i]), true)
 			if err != nil {
 				return fmt.Errorf("recover %s: %w", id, err)
 			}
@@ -173,8 +243,12 @@ func (c *Client) recoverWorker(ctx context.Context, id string, w workerID, rep *
 			case outcomePoisoned:
 				rep.Poisoned++
 			}
-			c.log.Info("orphan_recovered", "worker", id, "queue", q, "job_id", looseID([]byte(items[i])),
-				"outcome", out.String())
+			if out == outcomeGone {
+				continue // another host moved it first
+			}
+			c.cfg.OnRecovered(out == outcomePoisoned)
+			c.log.Info("job_recovered", "job_id", looseID([]byte(items[i])), "dead_host", w.host,
+				"dead_worker", id, "queue", q, "attempt", attempt, "outcome", out.String())
 		}
 	}
 	_, err := c.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {

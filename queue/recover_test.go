@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/redis/go-redis/v9"
 )
 
 // deadPID returns the pid of a process that has exited and been reaped.
@@ -31,14 +32,18 @@ func TestRecoverDecidesWhichOwnersAreGone(t *testing.T) {
 		pid       func(t *testing.T) int
 		beatAge   time.Duration
 		noBeat    bool
+		lease     time.Duration // >0: the host's lease ends this far from now; <0: ended that long ago
 		recovered bool
 	}{
-		{"dead pid, fresh heartbeat", "build-01", deadPID, 0, false, true},
-		{"live pid, fresh heartbeat", "build-01", func(*testing.T) int { return os.Getppid() }, 0, false, false},
-		{"live pid, expired heartbeat", "build-01", func(*testing.T) int { return os.Getppid() }, 10 * time.Minute, false, true},
-		{"live pid, no heartbeat", "build-01", func(*testing.T) int { return os.Getppid() }, 0, true, true},
-		{"our own pid, earlier incarnation", "build-01", func(*testing.T) int { return os.Getpid() }, 0, false, true},
-		{"other host, dead pid", "build-02", deadPID, 10 * time.Minute, false, false},
+		{"dead pid, fresh heartbeat", "build-01", deadPID, 0, false, 0, true},
+		{"live pid, fresh heartbeat", "build-01", func(*testing.T) int { return os.Getppid() }, 0, false, 0, false},
+		{"live pid, expired heartbeat", "build-01", func(*testing.T) int { return os.Getppid() }, 10 * time.Minute, false, 0, true},
+		{"live pid, no heartbeat", "build-01", func(*testing.T) int { return os.Getppid() }, 0, true, 0, true},
+		{"our own pid, earlier incarnation", "build-01", func(*testing.T) int { return os.Getpid() }, 0, false, 0, true},
+		{"other host, no lease, expired heartbeat", "build-02", deadPID, 10 * time.Minute, false, 0, true},
+		{"other host, no lease, fresh heartbeat", "build-02", deadPID, 0, false, 0, false},
+		{"other host, live lease, expired heartbeat", "build-02", deadPID, 10 * time.Minute, false, time.Minute, false},
+		{"other host, ended lease, fresh heartbeat", "build-02", deadPID, 0, false, -time.Second, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -55,6 +60,10 @@ func TestRecoverDecidesWhichOwnersAreGone(t *testing.T) {
 				e.rdb.HDel(ctx, "resque:workers:heartbeat", s.ID())
 			} else {
 				e.rdb.HSet(ctx, "resque:workers:heartbeat", s.ID(), beat)
+			}
+			if tt.lease != 0 {
+				e.rdb.ZAdd(ctx, "resque:fleet:leases", redis.Z{Member: tt.host,
+					Score: float64(time.Now().Add(tt.lease).UnixMilli())})
 			}
 			// The recoverer is a different Client: the old one's slots
 			// are not registered there.

@@ -148,28 +148,6 @@ func (s *Slot) Register(ctx context.Context) error {
 	return nil
 }
 
-// Heartbeat writes workers:heartbeat for every registered slot, stamped
-// with Redis server time as Resque does.
-func (c *Client) Heartbeat(ctx context.Context) error {
-	ids := c.reg.ids()
-	if len(ids) == 0 {
-		return nil
-	}
-	now, err := c.rdb.Time(ctx).Result()
-	if err != nil {
-		return fmt.Errorf("heartbeat: server time: %w", err)
-	}
-	stamp := now.UTC().Format(time.RFC3339)
-	vals := make([]any, 0, 2*len(ids))
-	for _, id := range ids {
-		vals = append(vals, id, stamp)
-	}
-	if err := c.rdb.HSet(ctx, c.keys.heartbeat(), vals...).Err(); err != nil {
-		return fmt.Errorf("heartbeat: %w", err)
-	}
-	return nil
-}
-
 // Unregister removes the slot from the registry as Resque's
 // unregister_worker does. A job still held is put back at the head of its
 // queue without counting an attempt: a clean shutdown is not the job's fault.
@@ -182,6 +160,8 @@ func (s *Slot) Unregister(ctx context.Context) error {
 			return fmt.Errorf("unregister %s: %w", s.id, err)
 		}
 	}
+	// Out of the registry first, so a heartbeat does not register it again.
+	s.c.reg.remove(s.id)
 	k := s.c.keys
 	_, err := s.c.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.SRem(ctx, k.workers(), s.id)
@@ -193,7 +173,6 @@ func (s *Slot) Unregister(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("unregister %s: %w", s.id, err)
 	}
-	s.c.reg.remove(s.id)
 	s.c.log.Info("worker_unregistered", "worker", s.id)
 	return nil
 }
@@ -202,6 +181,9 @@ func (s *Slot) Unregister(ctx context.Context) error {
 // and every RecoverInterval, until ctx ends. Errors are logged and retried
 // on the next tick; Run returns nil when ctx ends.
 func (c *Client) Run(ctx context.Context) error {
+	if err := c.Heartbeat(ctx); err != nil && ctx.Err() == nil {
+		c.log.Warn("heartbeat_failed", "err", err)
+	}
 	c.recoverAndLog(ctx)
 	hb := time.NewTicker(c.cfg.HeartbeatInterval)
 	defer hb.Stop()

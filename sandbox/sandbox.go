@@ -257,6 +257,12 @@ func (s *Sandbox) record(ctx context.Context, job *queue.Job, out *Outcome, log 
 		out.Result = queue.Result{State: queue.StateErrored, ExitCode: -1, Err: out.Err}
 	}
 	if err := s.cfg.Slot.Finish(qctx, job, out.Result); err != nil {
+		if errors.Is(err, queue.ErrStale) {
+			// Another host took the job over: this attempt's result is
+			// discarded and is not the build's failure.
+			log.Warn("stale_attempt_discarded", "attempt", job.Attempt, "state", string(out.Result.State))
+			return nil
+		}
 		return fmt.Errorf("record result of job %s: %w", job.ID, err)
 	}
 	log.Info("job_finished", "state", string(out.Result.State), "exit_code", out.Result.ExitCode, "took", out.Script)

@@ -110,7 +110,9 @@ func Script(a queue.Args) (string, error) {
 
 	for _, e := range a.Env {
 		name, value, _ := strings.Cut(e, "=")
-		w("\nfleet_header %s\n", Quote("export "+e))
+		// The header names the variable only: a value may be a secret
+		// and the header goes into the job log.
+		w("\nfleet_header %s\n", Quote("export "+name+"=[value hidden]"))
 		w("export %s=%s\n", name, Quote(value))
 	}
 	for i, s := range a.Script {

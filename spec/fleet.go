@@ -86,6 +86,11 @@ type Queue struct {
 	// MaxAttempts is how often a job whose VM failed under it is run again before it is recorded
 	// as failed. Default: 3.
 	MaxAttempts int
+	// HostLease is how long this host's lease in Redis lasts without a heartbeat; once it has
+	// expired any live host requeues this host's jobs. Default: 30s; at least 3 heartbeats.
+	HostLease time.Duration
+	// Heartbeat is how often the lease and Resque's workers:heartbeat are renewed. Default: 10s.
+	Heartbeat time.Duration
 }
 
 // Box is a Vagrant base box that pools build on.

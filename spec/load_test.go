@@ -25,7 +25,7 @@ func defaults(files []string, boxes []*Box, pools []*Pool) *Fleet {
 		Host:       Host{Name: defaultHostName(), StateDir: "/var/lib/fleet"},
 		VirtualBox: VirtualBox{Manage: "VBoxManage", MaxParallel: 2, SSHPortRange: [2]int{2200, 2999}, CallTimeout: 10 * time.Minute},
 		QEMU:       QEMU{Binary: "qemu-system-x86_64", Accel: "auto"},
-		Queue:      Queue{Redis: "redis://127.0.0.1:6379/0", Namespace: "resque", MaxAttempts: 3},
+		Queue:      Queue{Redis: "redis://127.0.0.1:6379/0", Namespace: "resque", MaxAttempts: 3, HostLease: 30 * time.Second, Heartbeat: 10 * time.Second},
 		Reconcile:  Reconcile{Resync: 30 * time.Second},
 		Boxes:      boxes,
 		Pools:      pools,
@@ -84,6 +84,8 @@ queue {
   redis        = "rediss://queue.example.org:6380/2"
   namespace    = "ci"
   max_attempts = 5
+  host_lease   = "4s"
+  heartbeat    = "1s"
 }
 box "precise64" {
   version  = "1.0"
@@ -126,7 +128,7 @@ pool "ruby-1" {
 				Host:       Host{Name: "build-01.example.org", StateDir: filepath.Join(dir, "state")},
 				VirtualBox: VirtualBox{Manage: filepath.Join(dir, "bin/VBoxManage"), MaxParallel: 4, SSHPortRange: [2]int{3000, 3099}, CallTimeout: 90 * time.Second},
 				QEMU:       QEMU{Binary: filepath.Join(dir, "bin/qemu"), Accel: "tcg"},
-				Queue:      Queue{Redis: "rediss://queue.example.org:6380/2", Namespace: "ci", MaxAttempts: 5},
+				Queue:      Queue{Redis: "rediss://queue.example.org:6380/2", Namespace: "ci", MaxAttempts: 5, HostLease: 4 * time.Second, Heartbeat: time.Second},
 				Reconcile:  Reconcile{Resync: 30 * time.Second},
 				Boxes: []*Box{{
 					Name: "precise64", Version: "1.0", URL: "file://" + filepath.Join(dir, "boxes/precise64.box"),
