@@ -103,8 +103,9 @@ type Driver struct {
 	// slotWaiters counts calls blocked in acquireSlot.
 	slotWaiters atomic.Int32
 
-	mu  sync.Mutex          // guards vms
-	vms map[string]*vmEntry // per-VM mutation locks, by the identifier callers pass
+	mu    sync.Mutex          // guards vms and names
+	vms   map[string]*vmEntry // per-VM mutation locks, by lockKey (resolve.go)
+	names map[string]string   // VM name -> UUID, learnt from list and showvminfo
 
 	// record is the open transcript file when Config.Record is set (closed by Close).
 	record *os.File
@@ -121,6 +122,7 @@ func New(cfg Config, log *slog.Logger) *Driver {
 		log:   log,
 		slots: make(chan struct{}, cfg.MaxParallel),
 		vms:   make(map[string]*vmEntry),
+		names: make(map[string]string),
 	}
 	d.run = d.execManage
 	if cfg.Record != "" {
