@@ -143,7 +143,7 @@ func (a *app) doctorDeep(w io.Writer, f *spec.Fleet, o *deepOpts, record string)
 
 func (a *app) deepVBox(ctx context.Context, w io.Writer, f *spec.Fleet, o *deepOpts, record string) int {
 	d := vbox.New(vbox.Config{Manage: f.VirtualBox.Manage, MaxParallel: f.VirtualBox.MaxParallel, CallTimeout: f.VirtualBox.CallTimeout,
-		PortRange: f.VirtualBox.SSHPortRange, Record: record, Retries: 2}, nil)
+		PortRange: f.VirtualBox.SSHPortRange, Record: record}, nil) // default retries: they cover the lock lag after a poweroff
 	defer d.Close()
 	run := strconv.FormatInt(time.Now().UnixNano()%1e10, 36)
 	r := &deepRun{d: d, f: f, o: o, w: w, owner: f.Host.Name, dir: filepath.Join(f.Host.StateDir, deepDirName),
