@@ -82,7 +82,7 @@ func (a *app) runDaemon() error {
 	path, _ := a.configFile()
 	state := f.Host.StateDir
 
-	qc, err := queue.Open(queue.Config{URL: f.Queue.Redis, Namespace: f.Queue.Namespace, Host: f.Host.Name,
+	qc, err := queue.Open(queue.Config{URL: f.Queue.Redis, Credentials: queue.CredentialsFrom(f.Queue.Credentials), Namespace: f.Queue.Namespace, Host: f.Host.Name,
 		MaxAttempts: f.Queue.MaxAttempts, HostLease: f.Queue.HostLease, HeartbeatInterval: f.Queue.Heartbeat}, log)
 	if err != nil {
 		return fmt.Errorf("queue: %w", err)

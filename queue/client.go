@@ -26,6 +26,9 @@ type Config struct {
 	// host is then a sentinel, more via addr=), extra addr= parameters
 	// without master_name select Cluster. Used by Open only.
 	URL string
+	// Credentials, when set, override the URL's user and password. Used by
+	// Open only.
+	Credentials Credentials
 	// Namespace prefixes every key, joined with ":" as Resque does.
 	// Default "resque". On Redis Cluster use a hash tag such as "{resque}"
 	// so that a queue and a processing list share a slot.
@@ -154,7 +157,7 @@ func New(rdb redis.UniversalClient, cfg Config, log *slog.Logger) (*Client, erro
 // Open connects to cfg.URL and returns a Client that owns the connection;
 // Close releases it.
 func Open(cfg Config, log *slog.Logger) (*Client, error) {
-	rdb, err := Dial(cfg.URL)
+	rdb, err := DialWith(cfg.URL, cfg.Credentials)
 	if err != nil {
 		return nil, err
 	}

@@ -96,6 +96,7 @@ func (d *decoder) queue(n *node) Queue {
 	q.MaxAttempts, a = d.integer(n, "max_attempts", defaultMaxAttempts)
 	d.bounded(a, q.MaxAttempts, 1, 100, "Invalid max_attempts", "")
 	d.queueLease(n, &q)
+	d.queueCreds(n, &q)
 	return q
 }
 

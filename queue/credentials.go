@@ -1,0 +1,92 @@
+// This file applies Redis ACL credentials given apart from the URL: a user
+// name and a password read from a file or an environment variable. Keeping
+// the password out of the URL keeps it out of every place a URL is printed.
+
+package queue
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/fleet-agent/fleet/spec"
+)
+
+// Credentials authenticate to Redis as an ACL user. The zero value uses
+// whatever the URL (or $FLEET_REDIS_PASSWORD) carries.
+type Credentials struct {
+	// Username is the ACL user; empty keeps the URL's (or "default").
+	Username string
+	// PasswordFile holds the password (one trailing newline trimmed).
+	PasswordFile string
+	// PasswordEnv names the environment variable holding the password.
+	PasswordEnv string
+}
+
+// CredentialsFrom converts the spec's queue credentials.
+func CredentialsFrom(c spec.QueueCredentials) Credentials {
+	return Credentials{Username: c.Username, PasswordFile: c.PasswordFile, PasswordEnv: c.PasswordEnv}
+}
+
+// password returns the password the credentials name, "" when they name
+// none. Errors say where the password should have come from, never what it is.
+func (c Credentials) password() (string, error) {
+	switch {
+	case c.PasswordFile != "" && c.PasswordEnv != "":
+		return "", errors.New("redis credentials: both password_file and password_env are set")
+	case c.PasswordFile != "":
+		pw, err := spec.ReadPasswordFile(c.PasswordFile)
+		if err != nil {
+			return "", fmt.Errorf("redis password_file: %w", err)
+		}
+		return pw, nil
+	case c.PasswordEnv != "":
+		pw := os.Getenv(c.PasswordEnv)
+		if pw == "" {
+			return "", fmt.Errorf("redis password_env: $%s is unset or empty", c.PasswordEnv)
+		}
+		return pw, nil
+	}
+	return "", nil
+}
+
+// DialWith is Dial with credentials that override the URL's user and
+// password.
+func DialWith(rawURL string, cr Credentials) (redis.UniversalClient, error) {
+	pw, err := cr.password()
+	if err != nil {
+		return nil, err
+	}
+	rdb, err := Dial(rawURL)
+	if err != nil || (cr.Username == "" && pw == "") {
+		return rdb, err
+	}
+	// go-redis has no way to change a client's credentials after it is
+	// built, so rebuild it from its options.
+	switch c := rdb.(type) {
+	case *redis.Client:
+		o := c.Options()
+		_ = c.Close()
+		setAuth(&o.Username, &o.Password, cr.Username, pw)
+		return redis.NewClient(o), nil
+	case *redis.ClusterClient:
+		o := c.Options()
+		_ = c.Close()
+		setAuth(&o.Username, &o.Password, cr.Username, pw)
+		return redis.NewClusterClient(o), nil
+	default:
+		_ = rdb.Close()
+		return nil, errors.New("redis credentials: username/password_file/password_env are not supported with Sentinel URLs; put the credentials in the URL")
+	}
+}
+
+func setAuth(user, pass *string, u, pw string) {
+	if u != "" {
+		*user = u
+	}
+	if pw != "" {
+		*pass = pw
+	}
+}
