@@ -173,7 +173,11 @@ func Open(cfg Config, log *slog.Logger) (*Client, error) {
 // unix:///path/redis.sock), Sentinel
 // (query parameter master_name) or Cluster (extra addr= parameters). The
 // password comes from the URL, else from $FLEET_REDIS_PASSWORD.
-func Dial(rawURL string) (redis.UniversalClient, error) {
+func Dial(rawURL string) (redis.UniversalClient, error) { return dial(rawURL, "", "") }
+
+// dial is Dial with a user and password (when not empty) that replace the
+// URL's.
+func dial(rawURL, user, pw string) (redis.UniversalClient, error) {
 	if rawURL == "" {
 		return nil, errors.New("redis url: empty")
 	}
@@ -191,6 +195,7 @@ func Dial(rawURL string) (redis.UniversalClient, error) {
 		if o.Password == "" {
 			o.Password = os.Getenv(PasswordEnv)
 		}
+		setAuth(&o.Username, &o.Password, user, pw)
 		return redis.NewClient(o), nil
 	default:
 		return nil, fmt.Errorf("redis url: scheme %q, want redis, rediss or unix", u.Scheme)
@@ -214,18 +219,22 @@ func Dial(rawURL string) (redis.UniversalClient, error) {
 		// In a sentinel URL the user info authenticates against sentinels;
 		// the master usually shares the password.
 		o.Username, o.Password = o.SentinelUsername, o.SentinelPassword
+		setAuth(&o.Username, &o.Password, user, pw)
+		setAuth(&o.SentinelUsername, &o.SentinelPassword, user, pw)
 		return redis.NewFailoverClient(o), nil
 	case len(q["addr"]) > 0:
 		o, err := redis.ParseClusterURL(u.String())
 		if err != nil {
 			return nil, fmt.Errorf("redis cluster url: %w", err)
 		}
+		setAuth(&o.Username, &o.Password, user, pw)
 		return redis.NewClusterClient(o), nil
 	default:
 		o, err := redis.ParseURL(u.String())
 		if err != nil {
 			return nil, fmt.Errorf("redis url: %w", err)
 		}
+		setAuth(&o.Username, &o.Password, user, pw)
 		return redis.NewClient(o), nil
 	}
 }

@@ -59,29 +59,10 @@ func DialWith(rawURL string, cr Credentials) (redis.UniversalClient, error) {
 	if err != nil {
 		return nil, err
 	}
-	rdb, err := Dial(rawURL)
-	if err != nil || (cr.Username == "" && pw == "") {
-		return rdb, err
-	}
-	// go-redis has no way to change a client's credentials after it is
-	// built, so rebuild it from its options.
-	switch c := rdb.(type) {
-	case *redis.Client:
-		o := c.Options()
-		_ = c.Close()
-		setAuth(&o.Username, &o.Password, cr.Username, pw)
-		return redis.NewClient(o), nil
-	case *redis.ClusterClient:
-		o := c.Options()
-		_ = c.Close()
-		setAuth(&o.Username, &o.Password, cr.Username, pw)
-		return redis.NewClusterClient(o), nil
-	default:
-		_ = rdb.Close()
-		return nil, errors.New("redis credentials: username/password_file/password_env are not supported with Sentinel URLs; put the credentials in the URL")
-	}
+	return dial(rawURL, cr.Username, pw)
 }
 
+// setAuth replaces *user and *pass with u and pw where those are set.
 func setAuth(user, pass *string, u, pw string) {
 	if u != "" {
 		*user = u
