@@ -290,7 +290,7 @@ func checkRedis(ctx context.Context, f *spec.Fleet) []finding {
 		}
 		return []finding{{sevFail, "redis", fmt.Sprintf("%s: %v", url, err), fix}}
 	}
-	return []finding{{sev: sevOK, what: "redis", detail: url + " answers"}}
+	return append([]finding{{sev: sevOK, what: "redis", detail: url + " answers"}}, checkRedisAuth(ctx, f)...)
 }
 
 // quietRedis drops go-redis's internal log lines.

@@ -173,11 +173,11 @@ func Open(cfg Config, log *slog.Logger) (*Client, error) {
 // unix:///path/redis.sock), Sentinel
 // (query parameter master_name) or Cluster (extra addr= parameters). The
 // password comes from the URL, else from $FLEET_REDIS_PASSWORD.
-func Dial(rawURL string) (redis.UniversalClient, error) { return dial(rawURL, "", "") }
+func Dial(rawURL string) (redis.UniversalClient, error) { return dial(rawURL, "", "", true) }
 
 // dial is Dial with a user and password (when not empty) that replace the
-// URL's.
-func dial(rawURL, user, pw string) (redis.UniversalClient, error) {
+// URL's; envPassword says whether $FLEET_REDIS_PASSWORD fills a missing one.
+func dial(rawURL, user, pw string, envPassword bool) (redis.UniversalClient, error) {
 	if rawURL == "" {
 		return nil, errors.New("redis url: empty")
 	}
@@ -192,7 +192,7 @@ func dial(rawURL, user, pw string) (redis.UniversalClient, error) {
 		if err != nil {
 			return nil, fmt.Errorf("redis url: %w", err)
 		}
-		if o.Password == "" {
+		if o.Password == "" && envPassword {
 			o.Password = os.Getenv(PasswordEnv)
 		}
 		setAuth(&o.Username, &o.Password, user, pw)
@@ -200,7 +200,7 @@ func dial(rawURL, user, pw string) (redis.UniversalClient, error) {
 	default:
 		return nil, fmt.Errorf("redis url: scheme %q, want redis, rediss or unix", u.Scheme)
 	}
-	if _, ok := u.User.Password(); !ok {
+	if _, ok := u.User.Password(); !ok && envPassword {
 		if pw := os.Getenv(PasswordEnv); pw != "" {
 			name := ""
 			if u.User != nil {

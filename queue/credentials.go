@@ -7,6 +7,7 @@ package queue
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 
 	"github.com/redis/go-redis/v9"
@@ -59,7 +60,19 @@ func DialWith(rawURL string, cr Credentials) (redis.UniversalClient, error) {
 	if err != nil {
 		return nil, err
 	}
-	return dial(rawURL, cr.Username, pw)
+	return dial(rawURL, cr.Username, pw, true)
+}
+
+// DialAnonymous dials rawURL without any credentials: the URL's user info
+// and $FLEET_REDIS_PASSWORD are ignored. `agent doctor` uses it to see
+// whether Redis lets anyone in.
+func DialAnonymous(rawURL string) (redis.UniversalClient, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("redis url: %w", err)
+	}
+	u.User = nil
+	return dial(u.String(), "", "", false)
 }
 
 // setAuth replaces *user and *pass with u and pw where those are set.
