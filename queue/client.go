@@ -183,7 +183,7 @@ func dial(rawURL, user, pw string, envPassword bool) (redis.UniversalClient, err
 	}
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("redis url: %w", err)
+		return nil, urlError(err)
 	}
 	switch u.Scheme {
 	case "redis", "rediss":

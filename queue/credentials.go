@@ -69,7 +69,7 @@ func DialWith(rawURL string, cr Credentials) (redis.UniversalClient, error) {
 func DialAnonymous(rawURL string) (redis.UniversalClient, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("redis url: %w", err)
+		return nil, urlError(err)
 	}
 	u.User = nil
 	return dial(u.String(), "", "", false)
@@ -83,4 +83,14 @@ func setAuth(user, pass *string, u, pw string) {
 	if pw != "" {
 		*pass = pw
 	}
+}
+
+// urlError reports a URL that does not parse without quoting it: the URL
+// may carry a password.
+func urlError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("redis url does not parse: %w", ue.Err)
+	}
+	return errors.New("redis url does not parse")
 }

@@ -68,3 +68,23 @@ func TestOpenAuthenticatesAsACLUser(t *testing.T) {
 		})
 	}
 }
+
+// TestDialErrorsHideURLPasswords: a URL that does not parse is reported
+// without the URL, which may carry a password.
+func TestDialErrorsHideURLPasswords(t *testing.T) {
+	const pw = "pw-in-a-broken-url"
+	for _, raw := range []string{"redis://:" + pw + "%zz@127.0.0.1:6379/0", "redis://user:" + pw + "@[::1/0"} {
+		for name, dial := range map[string]func(string) error{
+			"Dial":          func(s string) error { _, err := Dial(s); return err },
+			"DialAnonymous": func(s string) error { _, err := DialAnonymous(s); return err },
+		} {
+			err := dial(raw)
+			if err == nil {
+				t.Fatalf("%s(%q) succeeded", name, raw)
+			}
+			if strings.Contains(err.Error(), pw) {
+				t.Errorf("%s error shows the password: %v", name, err)
+			}
+		}
+	}
+}

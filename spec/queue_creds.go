@@ -124,3 +124,12 @@ func checkEnvName(s string) error {
 	}
 	return nil
 }
+
+// redactedURL quotes a Redis URL for a diagnostic with its password hidden;
+// a URL that does not parse is not quoted at all.
+func redactedURL(s string) string {
+	if u, err := url.Parse(s); err == nil {
+		return fmt.Sprintf("%q", u.Redacted())
+	}
+	return "the URL (not shown: it may hold a password)"
+}

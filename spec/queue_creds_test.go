@@ -76,3 +76,15 @@ func TestQueueCredentialsDecode(t *testing.T) {
 		})
 	}
 }
+
+func TestInvalidRedisURLDiagnosticHidesPassword(t *testing.T) {
+	for _, u := range []string{"http://user:pw-spec-secret@h:6379/0", "redis://:pw-spec-secret%zz@h/0"} {
+		_, diags := LoadBytes("fleet.hcl", []byte("queue { redis = \""+u+"\" }\n"+credsPool))
+		if !diags.HasErrors() {
+			t.Fatalf("%s: no error", u)
+		}
+		if strings.Contains(diags.Error(), "pw-spec-secret") {
+			t.Errorf("diagnostic shows the password: %s", diags.Error())
+		}
+	}
+}
