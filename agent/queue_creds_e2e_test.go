@@ -96,6 +96,13 @@ func TestE2EQueueCredentialsNeverReachBuildsOrLogs(t *testing.T) {
 			if !strings.Contains(jobLog.String(), "PATH=") {
 				t.Fatalf("job log lacks the env dump:\n%s", jobLog.String())
 			}
+			// No process on this host (agent, VBoxManage, ssh, redis-server) has it in its arguments.
+			procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+			for _, p := range procs {
+				if b, err := os.ReadFile(p); err == nil && bytes.Contains(b, []byte(credsPassword)) {
+					t.Errorf("%s shows the queue password: %q", p, b)
+				}
+			}
 			code, statusOut := h.cli("status", "-c", h.fleet)
 			if code != 0 {
 				t.Errorf("agent status exit %d:\n%s", code, statusOut)

@@ -76,6 +76,9 @@ func (d *decoder) queueCreds(n *node, q *Queue) {
 	if fileSet && q.Credentials.PasswordFile != "" {
 		if _, err := ReadPasswordFile(q.Credentials.PasswordFile); err != nil {
 			d.errorf(fileRange, "Unreadable password_file", "%s; the agent needs it to authenticate to Redis.", err)
+		} else if st, err := os.Stat(q.Credentials.PasswordFile); err == nil && st.Mode().Perm()&0o077 != 0 {
+			d.warnf(fileRange, "Password file readable by others",
+				"%s has mode %s; other users of this host can read the Redis password. chmod 600 it.", q.Credentials.PasswordFile, st.Mode().Perm())
 		}
 	}
 	if ua != nil && !fileSet && ea == nil {

@@ -88,3 +88,16 @@ func TestInvalidRedisURLDiagnosticHidesPassword(t *testing.T) {
 		}
 	}
 }
+
+func TestPasswordFileReadableByOthersWarns(t *testing.T) {
+	pw := filepath.Join(t.TempDir(), "redis.pw")
+	os.WriteFile(pw, []byte("s3cret-pw\n"), 0o644)
+	os.Chmod(pw, 0o644)
+	f, diags := LoadBytes("fleet.hcl", []byte("queue {\n  password_file = \""+pw+"\"\n}\n"+credsPool))
+	if diags.HasErrors() || f == nil {
+		t.Fatalf("errors: %s", diags.Error())
+	}
+	if len(diags) != 1 || diags[0].Summary != "Password file readable by others" || diags[0].Subject.Start.Line != 2 {
+		t.Fatalf("diagnostics = %v, want one located warning about the mode", diags)
+	}
+}
