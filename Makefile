@@ -5,10 +5,10 @@ GO        ?= go
 BIN       := bin
 PKGS      := ./...
 # Tests start real servers (redis-server, sshd) and the VirtualBox simulator; -race is always on.
-TESTFLAGS ?= -race -count=1 -timeout 20m
+TESTFLAGS ?= -race -count=1 -timeout 25m
 FUZZTIME  ?= 5s
 
-.PHONY: all build test test-deps lint vet fuzz-smoke bench demo clean
+.PHONY: all build test test-deps lint vet fuzz-smoke bench demo clean chaos
 
 all: build
 
@@ -33,6 +33,12 @@ lint: vet
 # fuzz-smoke runs every fuzz target for FUZZTIME each.
 fuzz-smoke:
 	@scripts/fuzz-smoke.sh $(FUZZTIME)
+
+# chaos runs the fleet durability chaos test with a few hundred jobs (4 agents, one SIGKILLed,
+# one SIGSTOPped past its lease; make test runs it with 40 jobs). CHAOS_JOBS sets the number.
+CHAOS_JOBS ?= 300
+chaos:
+	FLEET_CHAOS_JOBS=$(CHAOS_JOBS) $(GO) test -race -count=1 -timeout 30m -v -run TestChaosEveryJobEndsExactlyOnce ./agent/
 
 # bench prints the headline figures as one table (about 5 minutes; see scripts/bench.sh).
 bench:

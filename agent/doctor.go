@@ -55,6 +55,7 @@ const (
 
 func newDoctorCmd(a *app) *cobra.Command {
 	var record string
+	var deep *deepOpts
 	cmd := &cobra.Command{
 		Use:   "doctor",
 		Short: "Check this host before it joins the fleet, and say what to fix",
@@ -72,6 +73,9 @@ Exit codes: 0 ready (warnings may be printed), 1 something must be fixed first.`
 			ctx, cancel := context.WithTimeout(context.Background(), doctorTimeout)
 			defer cancel()
 			fails := a.doctorRecording(ctx, a.stdout, record)
+			if deep.deep {
+				fails += a.doctorDeepFromConfig(a.stdout, deep, record)
+			}
 			if fails > 0 {
 				fmt.Fprintf(a.stdout, "\n%d problem(s) to fix before this host joins the fleet.\n", fails)
 				return exitCodeError{exitError}
@@ -81,6 +85,7 @@ Exit codes: 0 ready (warnings may be printed), 1 something must be fixed first.`
 		},
 	}
 	cmd.Flags().StringVar(&record, "record", "", "write a redacted transcript of every VBoxManage call to `DIR`")
+	deep = addDeepFlags(cmd) // doctor_deep.go
 	return cmd
 }
 
@@ -105,6 +110,7 @@ func (a *app) doctorRecording(ctx context.Context, w io.Writer, record string) i
 		all = append(all, checkResources(f)...)
 		all = append(all, checkRedis(ctx, f)...)
 		all = append(all, checkKeys(f)...)
+		all = append(all, checkPasswordPools(f)...)
 	}
 	return printFindings(w, all)
 }
@@ -161,6 +167,7 @@ func checkVBox(ctx context.Context, f *spec.Fleet, record string) []finding {
 			"install VirtualBox (apt-get install virtualbox), or set virtualbox { manage = \"/path/to/VBoxManage\" }"}}
 	}
 	d := vbox.New(vbox.Config{Manage: bin, CallTimeout: 10 * time.Second, Record: record}, nil)
+	defer d.Close()
 	v, err := d.Version(ctx)
 	if err != nil {
 		return []finding{{sevFail, "VBoxManage", fmt.Sprintf("%s --version failed: %v", bin, err), "reinstall VirtualBox; run VBoxManage --version by hand to see why"}}

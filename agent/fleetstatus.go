@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/fleet-agent/fleet/queue"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -148,10 +149,16 @@ func (a *app) fleetStatus(ctx context.Context, qf queueFlags, asJSON bool) error
 		return err
 	}
 	defer c.Close()
-	workers, err := readFleet(ctx, c.Redis(), c.Config().Namespace, time.Now())
+	ns := c.Config().Namespace
+	workers, err := readFleet(ctx, c.Redis(), ns, time.Now())
 	if err != nil {
 		return err
 	}
+	leases, serverNow, err := queue.ReadLeases(ctx, c.Redis(), ns)
+	if err != nil {
+		return err
+	}
+	markLeaseEnded(workers, leases, serverNow)
 	if asJSON {
 		enc := json.NewEncoder(a.stdout)
 		enc.SetIndent("", "  ")
@@ -160,5 +167,12 @@ func (a *app) fleetStatus(ctx context.Context, qf queueFlags, asJSON bool) error
 		}
 		return enc.Encode(workers)
 	}
-	return renderFleet(a.stdout, workers, time.Now())
+	if err := renderFleet(a.stdout, workers, time.Now()); err != nil {
+		return err
+	}
+	recovered, err := queue.ReadRecovered(ctx, c.Redis(), ns, recoveredShown)
+	if err != nil {
+		return err
+	}
+	return renderDurability(a.stdout, leases, recovered, serverNow)
 }

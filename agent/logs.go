@@ -66,16 +66,32 @@ func followJob(ctx context.Context, a *app, c *queue.Client, id string, follow b
 	if err != nil {
 		return err
 	}
-	if state == queue.StatePassed {
-		return nil
-	}
 	msg := fmt.Sprintf("job %s %s", id, state)
 	switch {
 	case state == queue.StateFailed:
 		msg += fmt.Sprintf(" (exit %d)", st.ExitCode)
-	case st.Error != "":
+	case state != queue.StatePassed && st.Error != "":
 		msg += ": " + st.Error
 	}
-	fmt.Fprintln(a.stderr, msg)
+	fmt.Fprintln(a.stderr, msg+attemptNote(st))
+	if state == queue.StatePassed {
+		return nil
+	}
 	return exitCodeError{exitError}
+}
+
+// attemptNote says which attempt produced the final result, and where: a job taken back from a
+// dead or stopped host ends on a later attempt than the one whose output may precede it.
+func attemptNote(st queue.Status) string {
+	if st.Attempt == 0 {
+		return ""
+	}
+	note := fmt.Sprintf("; result of attempt %d", st.Attempt)
+	if st.Host != "" {
+		note += " on host " + st.Host
+	}
+	if st.Worker != "" {
+		note += " (worker " + st.Worker + ")"
+	}
+	return note
 }

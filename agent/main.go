@@ -68,6 +68,7 @@ type app struct {
 	configPath string // -c/--config; empty means the default search (see configFile)
 	logLevel   string // --log-level
 	logFormat  string // --log-format
+	diagsJSON  bool   // plan --json: fleet.hcl diagnostics go to stdout as JSON (validate_json.go)
 }
 
 // commands lists the subcommand constructors. Each subcommand file adds itself here in an init

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gofrs/flock"
+	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 
 	"github.com/fleet-agent/fleet/reconcile"
@@ -45,6 +46,7 @@ With --json the plan is printed in the stable JSON form documented in docs/PLAN-
 are changes.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			a.diagsJSON = asJSON
 			r, err := a.openReconcile(cmd.Context(), false)
 			if err != nil {
 				return err
@@ -56,9 +58,14 @@ are changes.`,
 				return err
 			}
 			if asJSON {
-				enc := json.NewEncoder(a.stdout)
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(plan); err != nil {
+				b, err := json.MarshalIndent(plan, "", "  ")
+				if err == nil {
+					b, err = planWithDiagnostics(append(b, '\n'), r.diags, r.files)
+				}
+				if err != nil {
+					return fmt.Errorf("write plan: %w", err)
+				}
+				if _, err := a.stdout.Write(b); err != nil {
 					return fmt.Errorf("write plan: %w", err)
 				}
 			} else if err := reconcile.Render(a.stdout, plan, reconcile.RenderOptions{Color: colorOn(a.stdout)}); err != nil {
@@ -89,6 +96,9 @@ type reconciler struct {
 	// which later passes of the same apply keep.
 	replace  []string
 	resolved bool
+	// diags are the warnings of the loaded fleet, files its sources (for plan --json).
+	diags hcl.Diagnostics
+	files map[string]*hcl.File
 }
 
 // openReconcile loads fleet.hcl (printing its diagnostics; an invalid fleet plans nothing)
@@ -105,7 +115,13 @@ func (a *app) openReconcile(ctx context.Context, wait bool) (*reconciler, error)
 	}
 	loader := spec.NewLoader()
 	fleet, diags := loader.Load(path)
-	if len(diags) > 0 {
+	if a.diagsJSON && diags.HasErrors() {
+		if err := writeDiagnosticsJSON(a.stdout, diags, loader.Files()); err != nil {
+			return nil, err
+		}
+		return nil, exitCodeError{exitError}
+	}
+	if len(diags) > 0 && !a.diagsJSON {
 		width, color := diagStyle(a.stderr)
 		if err := loader.WriteDiagnostics(a.stderr, diags, width, color); err != nil {
 			return nil, fmt.Errorf("write diagnostics: %w", err)
@@ -133,6 +149,7 @@ func (a *app) openReconcile(ctx context.Context, wait bool) (*reconciler, error)
 	}
 	r := &reconciler{
 		fleet: fleet, desired: reconcile.NewDesired(fleet, fps), provider: prov,
+		diags: diags, files: loader.Files(),
 		cache: &boxcache.Cache{Dir: filepath.Join(state, "boxes")},
 		lock:  flock.New(filepath.Join(state, "apply.lock")),
 	}

@@ -74,7 +74,7 @@ pool "ruby" {
 
 func TestPlanInvalidFleetPlansNothing(t *testing.T) {
 	path := writeFile(t, t.TempDir(), "fleet.hcl", "pool \"ruby\" {\n  box = \"nope\"\n")
-	for _, args := range [][]string{{"plan"}, {"plan", "--json"}, {"apply", "--auto-approve"}} {
+	for _, args := range [][]string{{"plan"}, {"apply", "--auto-approve"}} { // plan --json: TestPlanJSONDiagnostics
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			code, stdout, stderr := runCLI(t, append(args, "-c", path)...)
 			if code != exitError || stdout != "" || !strings.Contains(stderr, "nothing planned") || !strings.Contains(stderr, path) {

@@ -82,8 +82,11 @@ func (a *app) runDaemon() error {
 	path, _ := a.configFile()
 	state := f.Host.StateDir
 
+	// met is set below, before the daemon starts the queue's reaper.
+	var met *metrics.Metrics
 	qc, err := queue.Open(queue.Config{URL: f.Queue.Redis, Credentials: queue.CredentialsFrom(f.Queue.Credentials), Namespace: f.Queue.Namespace, Host: f.Host.Name,
-		MaxAttempts: f.Queue.MaxAttempts, HostLease: f.Queue.HostLease, HeartbeatInterval: f.Queue.Heartbeat}, log)
+		MaxAttempts: f.Queue.MaxAttempts, HostLease: f.Queue.HostLease, HeartbeatInterval: f.Queue.Heartbeat,
+		OnRecovered: func(poisoned bool) { met.JobRecovered(poisoned) }}, log)
 	if err != nil {
 		return fmt.Errorf("queue: %w", err)
 	}
@@ -97,7 +100,6 @@ func (a *app) runDaemon() error {
 	}
 	vb := f.VirtualBox
 
-	var met *metrics.Metrics
 	if f.Metrics.Listen != "" {
 		met = metrics.New()
 		wait, addr, err := met.Serve(ctx, f.Metrics.Listen, log)
@@ -107,6 +109,15 @@ func (a *app) runDaemon() error {
 		defer wait()
 		defer cancel()
 		log.Info("metrics_listening", "addr", addr.String())
+	}
+	if f.Web.Listen != "" {
+		webDone, addr, err := serveWeb(ctx, qc.Redis(), f.Queue.Namespace, f.Web.Listen)
+		if err != nil {
+			return err
+		}
+		defer func() { <-webDone }()
+		defer cancel()
+		log.Info("web_listening", "addr", addr.String())
 	}
 	// The reporters of fleet.hcl's report blocks: the daemon runs them and flushes them on
 	// the way out; the sandboxes copy each job's log to them.
@@ -141,6 +152,7 @@ func (a *app) runDaemon() error {
 			if err != nil {
 				return err
 			}
+			releaseLease(qc, log)
 			return nil
 		case s := <-sigs:
 			switch s {

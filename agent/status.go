@@ -82,7 +82,12 @@ func renderStatus(w io.Writer, st *control.Status, now time.Time) error {
 	}
 	ew.printf("Spec: %s, loaded %s\n", strings.Join(st.Spec.Files, ", "), clock(st.Spec.LoadedAt))
 	if st.Rejected != nil {
-		ew.printf("Rejected edit at %s (the spec above stays in force):\n", clock(st.Rejected.At))
+		if len(st.Rejected.RestartNeeded) > 0 {
+			ew.printf("Pending edit at %s needs a restart (%s); the spec above stays in force:\n",
+				clock(st.Rejected.At), strings.Join(st.Rejected.RestartNeeded, ", "))
+		} else {
+			ew.printf("Rejected edit at %s (the spec above stays in force):\n", clock(st.Rejected.At))
+		}
 		for _, l := range strings.Split(strings.TrimRight(st.Rejected.Diagnostics, "\n"), "\n") {
 			if strings.TrimSpace(l) == "" {
 				ew.printf("\n")

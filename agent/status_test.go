@@ -81,6 +81,10 @@ func TestRenderStatus(t *testing.T) {
 			st.Reconcile.Waiting = []string{"replace_worker/ruby-1: busy with a job"}
 			st.VMs[2].Why = "handing over to reconcile"
 		}},
+		{"edit pending a restart", "status-restart.golden", func(st *control.Status) {
+			st.Rejected = &control.RejectedEdit{At: t0.Add(57 * time.Minute), RestartNeeded: []string{"host.state_dir"},
+				Diagnostics: "Error: Restart needed\n\n  on /etc/fleet/fleet.hcl line 3:\n\nhost.state_dir changed, but it is read only when the agent starts; the running agent keeps its current fleet.hcl and has not applied this edit. Restart the agent to apply it, or undo the change.\n\n"}
+		}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -70,6 +70,9 @@ func TestSubmitThenLogsFollowsTheJobToItsEnd(t *testing.T) {
 	if code != exitError {
 		t.Errorf("logs --follow of a failed job exited %d, want %d (stderr %s)", code, exitError, errOut)
 	}
+	if want := "job " + id + " failed (exit 2); result of attempt 1 on host test-host"; !strings.Contains(errOut, want) {
+		t.Errorf("logs --follow stderr %q lacks %q", errOut, want)
+	}
 	if !strings.Contains(out, "$ make test\nok\n") {
 		t.Errorf("logs output %q lacks the job's log", out)
 	}

@@ -20,13 +20,16 @@ import (
 func init() { commands = append(commands, newValidateCmd) }
 
 func newValidateCmd(a *app) *cobra.Command {
-	return &cobra.Command{
+	var asJSON bool
+	cmd := &cobra.Command{
 		Use:   "validate",
 		Short: "Check fleet.hcl and report every problem with its file and line",
 		Long: `Validate loads fleet.hcl (or every *.hcl file of the folder given with -c, override files
 merged last) and checks it completely without touching VirtualBox or Redis: the schema, every
 value, references between blocks and the recipes each pool names. Every problem is printed to
-stderr with its file, line and source; the exit code is 0 when the fleet is valid, 1 otherwise.`,
+stderr with its file, line and source; the exit code is 0 when the fleet is valid, 1 otherwise.
+With --json the result is printed to stdout instead, in the shape of terraform validate -json
+(docs/PLAN-JSON.md), with the same exit code.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			path, err := a.configFile()
@@ -37,6 +40,15 @@ stderr with its file, line and source; the exit code is 0 when the fleet is vali
 			fleet, diags := loader.Load(path)
 			if fleet != nil {
 				diags = append(diags, resolveRecipes(fleet)...)
+			}
+			if asJSON {
+				if err := writeDiagnosticsJSON(a.stdout, diags, loader.Files()); err != nil {
+					return err
+				}
+				if diags.HasErrors() {
+					return exitCodeError{exitError}
+				}
+				return nil
 			}
 			if len(diags) > 0 {
 				width, color := diagStyle(a.stderr)
@@ -56,6 +68,8 @@ stderr with its file, line and source; the exit code is 0 when the fleet is vali
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON, in the shape of terraform validate -json (docs/PLAN-JSON.md)")
+	return cmd
 }
 
 // diagStyle returns the wrap width and colour for diagnostics written to w: the terminal's width

@@ -153,11 +153,15 @@ type SpecStatus struct {
 	LoadedAt time.Time `json:"loaded_at"`
 }
 
-// RejectedEdit is a fleet.hcl that did not load; the agent keeps the last good spec.
+// RejectedEdit is a fleet.hcl that did not load, or needs a restart; the agent keeps the last
+// good spec.
 type RejectedEdit struct {
 	At time.Time `json:"at"`
 	// Diagnostics is the loader's report, in HCL's text form (file:line:col, summary, detail).
 	Diagnostics string `json:"diagnostics"`
+	// RestartNeeded names the settings of an edit that loaded but changes what the agent reads
+	// only at start ("host.state_dir"); the edit is pending until the agent restarts.
+	RestartNeeded []string `json:"restart_needed,omitempty"`
 }
 
 // PassStatus summarises the reconcile loop.

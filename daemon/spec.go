@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"reflect"
 
 	"github.com/fleet-agent/fleet/control"
 	"github.com/fleet-agent/fleet/reconcile"
@@ -47,6 +46,9 @@ func (d *Daemon) maybeReload(ctx context.Context) {
 
 	hash := watch.Fingerprint(d.cfg.ConfigPath)
 	f, text, err := d.cfg.Load(d.cfg.ConfigPath)
+	if err == nil && d.needsRestart(f) {
+		return
+	}
 	if err == nil {
 		desired, derr := d.cfg.Engine.Desired(ctx, f)
 		if derr != nil {
@@ -63,17 +65,39 @@ func (d *Daemon) maybeReload(ctx context.Context) {
 	d.mu.Unlock()
 }
 
-// accept puts a newly loaded fleet in force.
+// needsRestart rejects an edit that changes a setting the running agent reads only at start
+// (spec.ClassifyReload: host, virtualbox, qemu, queue, reconcile, metrics, report): the running
+// spec stays in force, and the edit is recorded, with a located "Restart needed" diagnostic
+// per setting, as the pending edit `agent status` shows.
+func (d *Daemon) needsRestart(f *spec.Fleet) bool {
+	d.mu.Lock()
+	old := d.fleet
+	d.mu.Unlock()
+	if old == nil {
+		return false
+	}
+	pending := spec.RestartChanges(spec.ClassifyReload(old, f))
+	if len(pending) == 0 {
+		return false
+	}
+	names := make([]string, len(pending))
+	for i, c := range pending {
+		names[i] = c.Setting()
+	}
+	_, text := spec.RestartDiagnostics(pending, f.Files)
+	d.log.Error("config_needs_restart", "path", d.cfg.ConfigPath, "settings", names)
+	d.mu.Lock()
+	d.rejected = &control.RejectedEdit{At: d.now(), Diagnostics: text, RestartNeeded: names}
+	d.notifyLocked()
+	d.mu.Unlock()
+	return true
+}
+
+// accept puts a newly loaded fleet in force. needsRestart has made sure that no setting read
+// only at start differs from the running spec.
 func (d *Daemon) accept(f *spec.Fleet, desired reconcile.Desired, hash string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	old := d.fleet
-	for _, c := range restartOnly(old, f) {
-		d.log.Warn("setting_needs_restart", "setting", c)
-	}
-	// Settings read only at start stay as they were, so status and workers agree with what runs.
-	f.Host, f.VirtualBox, f.Queue, f.Metrics, f.Reconcile = old.Host, old.VirtualBox, old.Queue, old.Metrics, old.Reconcile
-	f.Reports = old.Reports // the reporters are built once, at start
 	changed := hash != d.specHash
 	d.fleet, d.desired, d.specHash, d.loadedAt = f, desired, hash, d.now()
 	if d.rejected != nil {
@@ -84,26 +108,4 @@ func (d *Daemon) accept(f *spec.Fleet, desired reconcile.Desired, hash string) {
 	if changed {
 		d.log.Info("config_loaded", "path", d.cfg.ConfigPath, "pools", len(f.Pools))
 	}
-}
-
-// restartOnly names the settings that differ between a and b but take effect only when the
-// agent starts.
-func restartOnly(a, b *spec.Fleet) []string {
-	var out []string
-	for _, c := range []struct {
-		name string
-		x, y any
-	}{
-		{"host", a.Host, b.Host},
-		{"virtualbox", a.VirtualBox, b.VirtualBox},
-		{"queue", a.Queue, b.Queue},
-		{"metrics", a.Metrics, b.Metrics},
-		{"reconcile", a.Reconcile, b.Reconcile},
-		{"report", ReportConfigs(a.Reports), ReportConfigs(b.Reports)},
-	} {
-		if !reflect.DeepEqual(c.x, c.y) {
-			out = append(out, c.name)
-		}
-	}
-	return out
 }

@@ -5,11 +5,13 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/fleet-agent/fleet/reconcile"
 )
 
-// HardeningVersion names the hardening steps below. It is meant to be part of a golden's
-// fingerprint, so changing the steps rebuilds goldens (not yet wired: see issue 25).
-const HardeningVersion = "harden-1"
+// HardeningVersion names the hardening steps below; it is part of a golden's fingerprint
+// (reconcile.Image.Hardening), so bump reconcile.HardeningVersion when they change.
+const HardeningVersion = reconcile.HardeningVersion
 
 // sshdDropIn is the sshd drop-in the hardening writes when the guest's sshd_config includes
 // sshd_config.d; the same settings are edited into sshd_config otherwise.
@@ -27,24 +29,39 @@ func HardeningScript(user string) (string, error) {
 		return "", fmt.Errorf("harden: build user %q is not a plain login name", user)
 	}
 	var b strings.Builder
-	b.WriteString("set -e\n")
-	for _, u := range []string{user, "root"} {
-		fmt.Fprintf(&b, "passwd -l %s >/dev/null 2>&1 || usermod -L %s\n", u, u)
+	// R is empty in a real guest; the simulator's guest sets FLEET_GUEST_ROOT to its disk, so
+	// the files edited are the simulated guest's, never the host's.
+	b.WriteString("set -e\nR=\"${FLEET_GUEST_ROOT:-}\"\n")
+	users := []string{user}
+	if user != "root" {
+		users = append(users, "root")
 	}
-	b.WriteString(`if [ -f /etc/ssh/sshd_config ]; then
+	for _, u := range users {
+		// Without passwd -l or usermod -L (busybox images), lock the shadow entry by hand; a
+		// guest with no /etc/shadow has no password to lock.
+		fmt.Fprintf(&b, "passwd -l %s >/dev/null 2>&1 || usermod -L %s >/dev/null 2>&1 || [ ! -f \"$R/etc/shadow\" ] || sed -i -E 's/^(%s):([^!*])/\\1:!\\2/' \"$R/etc/shadow\"\n", u, u, u)
+	}
+	b.WriteString(`if [ -f "$R/etc/ssh/sshd_config" ]; then
   for k in PasswordAuthentication KbdInteractiveAuthentication ChallengeResponseAuthentication PermitRootLogin; do
-    sed -i -E "/^[[:space:]]*#?[[:space:]]*$k[[:space:]]/d" /etc/ssh/sshd_config
+    sed -i -E "/^[[:space:]]*#?[[:space:]]*$k[[:space:]]/d" "$R/etc/ssh/sshd_config"
   done
-  if grep -Eqi '^[[:space:]]*Include[[:space:]]+/etc/ssh/sshd_config\.d/' /etc/ssh/sshd_config; then
-    mkdir -p /etc/ssh/sshd_config.d
-    cat > ` + sshdDropIn + ` <<'FLEET'
+  if grep -Eqi '^[[:space:]]*Include[[:space:]]+/etc/ssh/sshd_config\.d/' "$R/etc/ssh/sshd_config"; then
+    mkdir -p "$R/etc/ssh/sshd_config.d"
+    # Another drop-in read first (00-cloud.conf sorts before ours) would win: drop its settings.
+    for f in "$R"/etc/ssh/sshd_config.d/*.conf; do
+      [ -f "$f" ] || continue
+      for k in PasswordAuthentication KbdInteractiveAuthentication ChallengeResponseAuthentication PermitRootLogin; do
+        sed -i -E "/^[[:space:]]*$k[[:space:]]/d" "$f"
+      done
+    done
+    cat > "$R` + sshdDropIn + `" <<'FLEET'
 PasswordAuthentication no
 KbdInteractiveAuthentication no
 ChallengeResponseAuthentication no
 PermitRootLogin prohibit-password
 FLEET
   else
-    cat >> /etc/ssh/sshd_config <<'FLEET'
+    cat >> "$R/etc/ssh/sshd_config" <<'FLEET'
 PasswordAuthentication no
 KbdInteractiveAuthentication no
 ChallengeResponseAuthentication no
@@ -54,11 +71,11 @@ FLEET
   sshd -t
   { systemctl reload ssh || systemctl reload sshd || service ssh reload || pkill -HUP -x sshd; } >/dev/null 2>&1
 fi
-if command -v dropbear >/dev/null 2>&1 && [ ! -f /etc/ssh/sshd_config ]; then
-  mkdir -p /etc/default
-  touch /etc/default/dropbear
-  sed -i '/^DROPBEAR_EXTRA_ARGS=/d' /etc/default/dropbear
-  echo 'DROPBEAR_EXTRA_ARGS="-s -g"' >> /etc/default/dropbear
+if command -v dropbear >/dev/null 2>&1 && [ ! -f "$R/etc/ssh/sshd_config" ]; then
+  mkdir -p "$R/etc/default"
+  touch "$R/etc/default/dropbear"
+  sed -i '/^DROPBEAR_EXTRA_ARGS=/d' "$R/etc/default/dropbear"
+  echo 'DROPBEAR_EXTRA_ARGS="-s -g"' >> "$R/etc/default/dropbear"
 fi
 sync
 `)

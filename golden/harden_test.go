@@ -145,3 +145,24 @@ func TestGoldenHardeningScriptDropbear(t *testing.T) {
 		t.Errorf("/etc/default/dropbear = %q, want %q", got, want)
 	}
 }
+
+// TestGoldenHardeningClearsEarlierDropIns: sshd keeps the first value it reads, so a drop-in
+// sorting before the hardening's (00-cloud.conf) loses its password settings.
+func TestGoldenHardeningClearsEarlierDropIns(t *testing.T) {
+	dir := t.TempDir()
+	d := filepath.Join(dir, "etc/ssh/sshd_config.d")
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "etc/ssh/sshd_config"), []byte("Include "+d+"/*.conf\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(d, "00-cloud.conf"), []byte("PasswordAuthentication yes\nX11Forwarding no\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runHardening(t, dir)
+	got, _ := os.ReadFile(filepath.Join(d, "00-cloud.conf"))
+	if string(got) != "X11Forwarding no\n" {
+		t.Errorf("00-cloud.conf = %q, want only its unrelated setting left", got)
+	}
+}

@@ -36,6 +36,7 @@ type Metrics struct {
 	passes      *prometheus.CounterVec
 	actions     *prometheus.CounterVec
 	draining    prometheus.Gauge
+	recovered   *prometheus.CounterVec
 }
 
 // New returns Metrics registered on a fresh registry.
@@ -71,8 +72,9 @@ func New() *Metrics {
 		draining: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: Namespace, Name: "draining", Help: "1 while the host is drained.",
 		}),
+		recovered: newRecovered(),
 	}
-	m.reg.MustRegister(m.vms, m.jobsRunning, m.jobResults, m.jobDuration, m.pickup, m.passes, m.actions, m.draining,
+	m.reg.MustRegister(m.vms, m.jobsRunning, m.jobResults, m.jobDuration, m.pickup, m.passes, m.actions, m.draining, m.recovered,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

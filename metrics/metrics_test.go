@@ -45,6 +45,9 @@ func TestRecordedValuesAreExposed(t *testing.T) {
 	m.Pass(true)
 	m.Action("create_worker", "done")
 	m.SetDraining(true)
+	m.JobRecovered(false)
+	m.JobRecovered(false)
+	m.JobRecovered(true)
 	text := scrape(t, m)
 	cases := []struct {
 		name, line string
@@ -58,6 +61,8 @@ func TestRecordedValuesAreExposed(t *testing.T) {
 		{"pickup latency only when known", `fleet_queue_pickup_seconds_count{pool="ruby"} 1`, true},
 		{"passes ok", `fleet_reconcile_passes_total{outcome="ok"} 1`, true},
 		{"passes failed", `fleet_reconcile_passes_total{outcome="failed"} 1`, true},
+		{"recovered requeued", `fleet_jobs_recovered_total{outcome="requeued"} 2`, true},
+		{"recovered poisoned", `fleet_jobs_recovered_total{outcome="poisoned"} 1`, true},
 		{"actions", `fleet_reconcile_actions_total{kind="create_worker",outcome="done"} 1`, true},
 		{"draining", `fleet_draining 1`, true},
 		{"go collector", `go_goroutines`, true},
@@ -76,6 +81,7 @@ func TestNilMetricsRecordNothing(t *testing.T) {
 	m.SetVMs(map[VMKey]int{{"a", "b", "c"}: 1})
 	m.JobStarted("p", time.Second)
 	m.JobFinished("p", "passed", time.Second)
+	m.JobRecovered(true)
 	m.Pass(true)
 	m.Action("k", "done")
 	m.SetDraining(true)

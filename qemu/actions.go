@@ -113,7 +113,12 @@ func (p *Provider) BuildGolden(ctx context.Context, r reconcile.GoldenRequest) (
 	if err != nil {
 		return fmt.Errorf("build golden %s: %w", r.Name, err)
 	}
-	defer p.cleanupOnError(ctx, r.Name, &err)
+	kept := false
+	defer func() {
+		if !kept {
+			p.cleanupOnError(ctx, r.Name, &err)
+		}
+	}()
 	if err := p.overlay(ctx, r.Name); err != nil {
 		return fmt.Errorf("build golden %s: %w", r.Name, err)
 	}
@@ -135,9 +140,15 @@ func (p *Provider) BuildGolden(ctx context.Context, r reconcile.GoldenRequest) (
 	}
 	err = golden.Provision(ctx, c, r, p.key.PublicKey(), p.cfg.ProvisionLog)
 	if err == nil {
+		err = golden.HardenAndVerify(ctx, c, r, net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), p.key)
+	}
+	if err == nil {
 		err = c.Run(ctx, "sync", nil, nil)
 	}
 	c.Close()
+	if errors.Is(err, golden.ErrNotHardened) {
+		kept = p.reject(r.Name, f, err)
+	}
 	if err != nil {
 		return fmt.Errorf("build golden %s: %w", r.Name, err)
 	}
@@ -381,3 +392,20 @@ func copyReadOnly(src, dst string) error {
 func transient(err error) error { return reconcile.Transient(err) }
 
 func hostPort(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
+
+// reject stops a golden that failed its check and records why (reconcile.KeyRejected),
+// keeping it without its snapshot so the plan says why it is destroyed and rebuilt. It reports
+// whether the golden was kept; when not, the caller destroys it.
+func (p *Provider) reject(name string, f *facts, why error) bool {
+	p.kill(f)
+	_, err := p.update(name, func(f *facts) {
+		f.PID, f.Start, f.SSHPort = 0, 0, 0
+		f.Rejected = why.Error()
+	})
+	if err != nil {
+		p.log.Warn("record rejected golden", "vm", name, "err", err)
+		return false
+	}
+	p.log.Warn("golden not used", "vm", name, "why", why.Error())
+	return true
+}

@@ -50,6 +50,8 @@ type facts struct {
 	User    string           `json:"user,omitempty"`
 	HostKey string           `json:"hostkey,omitempty"`
 	Marker  string           `json:"marker,omitempty"`
+	// Rejected says why a golden failed its check (reconcile.KeyRejected).
+	Rejected string `json:"rejected,omitempty"`
 
 	// Machine: what every launch of this VM uses. A restored state needs the same.
 	Memory   int    `json:"memory"`
@@ -176,7 +178,7 @@ func toVM(id string, f *facts, alive bool) reconcile.VM {
 	v := reconcile.VM{
 		Name: f.Name, ID: id, Role: f.Role, Pool: f.Pool, Phase: f.Phase, Image: f.Golden, ImageFacts: f.Image,
 		Box: f.Box, Version: f.Version, Created: f.Created, Memory: f.Memory, CPUs: f.CPUs,
-		HostKey: f.HostKey, SSHPort: f.SSHPort, Snapshots: slices.Clone(f.Snapshots),
+		HostKey: f.HostKey, SSHPort: f.SSHPort, Snapshots: slices.Clone(f.Snapshots), Rejected: f.Rejected,
 	}
 	switch {
 	case alive:

@@ -167,6 +167,8 @@ func failureRecord(raw []byte, cause error, worker, queue string, at time.Time) 
 // Requeue hands job back to the head of its queue, for a job the slot could
 // not run (the VM went bad before the script started). It counts as an
 // attempt: a job requeued MaxAttempts times goes to failed as a poison job.
+// When a reaper already took the payload it returns an error wrapping
+// ErrStale.
 func (s *Slot) Requeue(ctx context.Context, job *Job) error {
 	s.mu.Lock()
 	held := s.current == job
@@ -182,6 +184,13 @@ func (s *Slot) Requeue(ctx context.Context, job *Job) error {
 		return fmt.Errorf("requeue job %s: %w", job.ID, err)
 	}
 	s.release(job)
+	if out == outcomeGone {
+		// A reaper took the payload while this attempt held it: the job
+		// runs (or ran) elsewhere, so there is nothing to hand back.
+		s.c.log.Warn("stale_attempt_discarded", "worker", s.id, "job_id", job.ID, "attempt", job.Attempt,
+			"reason", "another host took the job over; not requeued")
+		return fmt.Errorf("requeue job %s: %w", job.ID, ErrStale)
+	}
 	s.c.log.Info("job_requeued", "worker", s.id, "job_id", job.ID, "outcome", out.String())
 	return nil
 }

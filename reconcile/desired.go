@@ -61,6 +61,9 @@ type Image struct {
 	User string `json:"user"`
 	// Provision is the chef-solo fingerprint, nil for a pool without provisioning.
 	Provision *chef.Identity `json:"provision,omitempty"`
+	// Hardening is the HardeningVersion the golden is hardened with, empty when the pool
+	// allows password logins (ssh.allow_password).
+	Hardening string `json:"hardening,omitempty"`
 }
 
 // imageFormat is hashed into every image hash; bump it to rebuild every golden once.
@@ -72,7 +75,7 @@ func ImageHash(img Image) string {
 	if img.Provision != nil {
 		prov = img.Provision.Hash
 	}
-	b, _ := json.Marshal([]any{imageFormat, img.Box, img.BoxVersion, img.User, prov})
+	b, _ := json.Marshal([]any{imageFormat, img.Box, img.BoxVersion, img.User, prov, img.Hardening})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }
@@ -113,7 +116,10 @@ func NewDesired(f *spec.Fleet, provisions map[string]*chef.Identity) Desired {
 	}
 	for _, p := range f.Pools {
 		box := f.Box(p.Box)
-		img := Image{Box: p.Box, Provision: provisions[p.Name]}
+		img := Image{Box: p.Box, Provision: provisions[p.Name], Hardening: HardeningVersion}
+		if p.SSH.AllowPassword {
+			img.Hardening = ""
+		}
 		if box != nil {
 			img.BoxVersion, img.User = box.Version, box.SSH.User
 		}
@@ -159,6 +165,9 @@ func imageChanges(old *Image, new Image) string {
 	}
 	if old.User != new.User {
 		why = append(why, fmt.Sprintf("user %s -> %s", old.User, new.User))
+	}
+	if h := hardeningChange(old.Hardening, new.Hardening); h != "" {
+		why = append(why, h)
 	}
 	switch {
 	case old.Provision == nil && new.Provision != nil:

@@ -94,7 +94,9 @@ func (b *differ) orphan(v *VM, wantRole string, wantName string) bool {
 		return false
 	}
 	a := Action{Kind: KindDestroyOrphan, Target: v.Name, TargetID: v.ID, Pool: v.Pool, Reason: "creation interrupted"}
-	if v.Phase != PhaseCreating {
+	if v.Rejected != "" {
+		a.Reason = "golden not used: " + v.Rejected
+	} else if v.Phase != PhaseCreating {
 		a.Reason = "unexpected " + v.Role + " facts on " + v.Name
 	} else if !b.inv.Exclusive && !v.Created.IsZero() && b.inv.Now.Sub(v.Created) < b.d.createTimeout() {
 		a.Waiting = "being created by another pass"

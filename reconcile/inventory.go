@@ -83,6 +83,8 @@ type VM struct {
 	HostKey   string
 	// SSHPort is the host port forwarded to the guest's SSH port, 0 when none.
 	SSHPort int
+	// Rejected is a golden's KeyRejected: why it failed its check and is not used.
+	Rejected string
 
 	// Marks fed by the daemon (Inventory.Mark); apply-only callers leave them false.
 	Busy      bool   // a job is running on it: disruptive actions wait

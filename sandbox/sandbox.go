@@ -253,6 +253,10 @@ func (s *Sandbox) record(ctx context.Context, job *queue.Job, out *Outcome, log 
 			log.Warn("job_requeued", "error", out.Err)
 			return nil
 		}
+		if errors.Is(err, queue.ErrStale) {
+			log.Warn("stale_attempt_discarded", "attempt", job.Attempt, "error", out.Err)
+			return nil
+		}
 		log.Error("job_requeue_failed", "error", err)
 		out.Result = queue.Result{State: queue.StateErrored, ExitCode: -1, Err: out.Err}
 	}

@@ -2,7 +2,7 @@
 # Installs what the test suites need, only when it is missing: redis-server (queue tests),
 # openssh-server (guest tests run a real sshd), git and procps (the sandbox's jobs clone a local
 # repository and diagnose with ps), QEMU and the tools that build the tiny real-VM test guest
-# (scripts/qemu-deps.sh), and the node-resque interop test's npm modules.
+# (scripts/qemu-deps.sh), chromium (the web dashboard's browser test), and the node-resque interop test's npm modules.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +12,7 @@ command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v node >/dev/null 2>&1 || need+=(nodejs npm)
 command -v git >/dev/null 2>&1 || need+=(git)
 command -v ps >/dev/null 2>&1 || need+=(procps)
+command -v chromium >/dev/null 2>&1 || need+=(chromium) # the web dashboard's browser test
 if [ ${#need[@]} -gt 0 ]; then
   echo "test-deps: installing ${need[*]} from Debian packages"
   sudo=""

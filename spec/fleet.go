@@ -23,6 +23,7 @@ type Fleet struct {
 	Queue      Queue
 	Reconcile  Reconcile
 	Metrics    Metrics
+	Web        Web
 	Boxes      []*Box   // in declaration order, file by file
 	Pools      []*Pool  // in declaration order, file by file; at least one
 	Files      []string // the files the fleet was read from, in load order (overrides last)
@@ -148,6 +149,7 @@ type Pool struct {
 	Job       Job
 	Rollout   Rollout
 	Rollback  string // default "ready-snapshot"
+	SSH       PoolSSH
 	// DeclRange is the `pool "name"` header; BoxRange is the value of the box attribute.
 	DeclRange, BoxRange hcl.Range
 }

@@ -158,6 +158,7 @@ func (l *Loader) build(base []*hcl.File, names []string, over []*hcl.File, diags
 	fl.Queue = d.queue(root.child("queue"))
 	fl.Reconcile = d.reconcile(root.child("reconcile"))
 	fl.Metrics = d.metrics(root.child("metrics"))
+	fl.Web = d.web(root.child("web"))
 	for _, c := range root.blocks {
 		switch c.typ {
 		case "box":

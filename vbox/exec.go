@@ -103,8 +103,12 @@ type Driver struct {
 	// slotWaiters counts calls blocked in acquireSlot.
 	slotWaiters atomic.Int32
 
-	mu  sync.Mutex          // guards vms
-	vms map[string]*vmEntry // per-VM mutation locks, by the identifier callers pass
+	mu    sync.Mutex          // guards vms and names
+	vms   map[string]*vmEntry // per-VM mutation locks, by lockKey (resolve.go)
+	names map[string]string   // VM name -> UUID, learnt from list and showvminfo
+
+	// record is the open transcript file when Config.Record is set (closed by Close).
+	record *os.File
 }
 
 // New returns a Driver for cfg. A nil log discards the driver's debug output.
@@ -118,13 +122,15 @@ func New(cfg Config, log *slog.Logger) *Driver {
 		log:   log,
 		slots: make(chan struct{}, cfg.MaxParallel),
 		vms:   make(map[string]*vmEntry),
+		names: make(map[string]string),
 	}
 	d.run = d.execManage
 	if cfg.Record != "" {
-		rec, _, err := openRecorder(cfg.Record)
+		rec, f, err := openRecorder(cfg.Record)
 		if err != nil {
 			log.Warn("VBoxManage transcript not recorded", "err", err)
 		} else {
+			d.record = f
 			d.run = rec.wrap(d.run, func(err error) { log.Warn("VBoxManage transcript", "err", err) })
 		}
 	}

@@ -197,5 +197,6 @@ func (d *Driver) Unregister(ctx context.Context, vm string) error {
 	if _, err := d.mutate(ctx, vm, call{args: []string{"unregistervm", vm, "--delete"}, mutate: true}); err != nil {
 		return fmt.Errorf("unregister %s: %w", vm, err)
 	}
+	d.forget(vm)
 	return nil
 }

@@ -39,6 +39,7 @@ func (d *Driver) list(ctx context.Context, what string) ([]VMRef, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", what, err)
 	}
+	d.learn(what == "vms", refs...)
 	return refs, nil
 }
 
@@ -92,6 +93,7 @@ func (d *Driver) showInfo(ctx context.Context, vm string) (*VMInfo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("info %s: %w", vm, err)
 	}
+	d.learn(false, VMRef{Name: info.Name, UUID: info.UUID, Inaccessible: info.Inaccessible})
 	return info, nil
 }
 

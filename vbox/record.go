@@ -131,12 +131,28 @@ func (rec *recorder) wrap(run runFunc, log func(error)) runFunc {
 	}
 }
 
-// openRecorder creates a new transcript file in dir.
+// Close closes the transcript file of a driver made with Config.Record (calls after it are no
+// longer recorded; their write errors are logged). It is a no-op for other drivers.
+func (d *Driver) Close() error {
+	if d.record == nil {
+		return nil
+	}
+	if err := d.record.Close(); err != nil {
+		return fmt.Errorf("close transcript: %w", err)
+	}
+	return nil
+}
+
+// processStart names the transcript file: every driver of one process recording to the same
+// directory appends to one file (each entry is one write of a whole line, O_APPEND).
+var processStart = time.Now()
+
+// openRecorder creates (or appends to) this process's transcript file in dir.
 func openRecorder(dir string) (*recorder, *os.File, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, nil, fmt.Errorf("transcript directory: %w", err)
 	}
-	name := fmt.Sprintf("vboxmanage-%s-%d.jsonl", time.Now().UTC().Format("20060102T150405Z"), os.Getpid())
+	name := fmt.Sprintf("vboxmanage-%s-%d.jsonl", processStart.UTC().Format("20060102T150405Z"), os.Getpid())
 	f, err := os.OpenFile(filepath.Join(dir, name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, nil, fmt.Errorf("transcript file: %w", err)

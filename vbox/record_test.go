@@ -73,6 +73,15 @@ func TestDriverRecordsToDirectory(t *testing.T) {
 	if len(files) != 1 {
 		t.Fatalf("transcript files = %v, want 1", files)
 	}
+	if err := d.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	if err := d.Close(); err == nil {
+		t.Error("second Close succeeded, want the file already closed")
+	}
+	if err := New(Config{}, nil).Close(); err != nil {
+		t.Errorf("Close of a driver that does not record: %v", err)
+	}
 }
 
 func TestParseTranscriptLocatesBadLines(t *testing.T) {

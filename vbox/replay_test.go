@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -82,13 +83,37 @@ func TestReplayTranscripts(t *testing.T) {
 }
 
 // replay runs entries in order against sim and returns one line per call where the
-// simulator's outcome class differs from the recorded one.
+// simulator's outcome class differs from the recorded one. UUIDs differ between the recording
+// host and the simulator: each UUID a recorded output shows is paired with the one the
+// simulator printed in the same place, and later arguments naming it are rewritten. An import
+// of a box that no longer exists (the recording host's path) imports a box made in sim instead.
 func replay(t *testing.T, sim *simtest.Sim, entries []Entry) []string {
 	t.Helper()
 	var out []string
+	uuids := map[string]string{} // recorded -> simulator's
 	for i, e := range entries {
+		args := make([]string, len(e.Args))
+		for j, a := range e.Args {
+			args[j] = uuidRe.ReplaceAllStringFunc(a, func(u string) string {
+				if m, ok := uuids[strings.ToLower(u)]; ok {
+					return m
+				}
+				return u
+			})
+		}
+		if len(args) > 1 && args[0] == "import" && (strings.HasSuffix(args[1], ".ovf") || strings.HasSuffix(args[1], ".ova")) {
+			if _, err := os.Stat(args[1]); err != nil {
+				args[1] = sim.MakeBox(t, vboxsim.BoxOptions{})
+			}
+		}
 		real := classOfResult(e.Args, e.Exit, e.Stderr)
-		_, serr, code := sim.Run(t, e.Args...)
+		sout, serr, code := sim.Run(t, args...)
+		rec, got := uuidRe.FindAllString(e.Stdout, -1), uuidRe.FindAllString(sout, -1)
+		for j := 0; j < len(rec) && j < len(got); j++ {
+			if _, ok := uuids[strings.ToLower(rec[j])]; !ok {
+				uuids[strings.ToLower(rec[j])] = got[j]
+			}
+		}
 		if got := classOfResult(e.Args, code, serr); got != real {
 			out = append(out, fmt.Sprintf("call %d %q: real VBoxManage %s (exit %d), vboxsim %s (exit %d): %s",
 				i+1, e.Args, real, e.Exit, got, code, firstLine(serr)))
@@ -96,6 +121,8 @@ func replay(t *testing.T, sim *simtest.Sim, entries []Entry) []string {
 	}
 	return out
 }
+
+var uuidRe = regexp.MustCompile(`[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`)
 
 // TestReplayOfASimulatorRecordingAgrees: a transcript recorded from vboxsim replays against a
 // fresh vboxsim with no disagreement, so every disagreement the harness reports for a real
@@ -255,4 +282,44 @@ func TestTranscriptCorpus(t *testing.T) {
 	if _, err := ParseTranscript(bytes.NewReader(got)); err != nil {
 		t.Errorf("corpus does not parse: %v", err)
 	}
+}
+
+// TestReplayOfADeepDoctorRecording: the committed transcript of an `agent doctor --deep` run on
+// vboxsim (import, linked clone, snapshots, start, power off, restore, unregister) replays
+// against a fresh vboxsim with no disagreement; with one recorded outcome edited, replay
+// reports exactly that call.
+func TestReplayOfADeepDoctorRecording(t *testing.T) {
+	f, err := os.Open(filepath.Join("testdata", "transcripts", "doctor-deep-vboxsim.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	entries, err := ParseTranscript(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("as recorded", func(t *testing.T) {
+		for _, d := range replay(t, simtest.New(t), entries) {
+			t.Error(d)
+		}
+	})
+	t.Run("one output edited", func(t *testing.T) {
+		tampered := append([]Entry(nil), entries...)
+		n := -1
+		for i, e := range tampered {
+			if e.Args[0] == "clonevm" {
+				n = i
+			}
+		}
+		if n < 0 {
+			t.Fatal("no clonevm call in the transcript")
+		}
+		tampered[n].Exit, tampered[n].Stdout = 1, ""
+		tampered[n].Stderr = "VBoxManage: error: Could not find a registered machine named 'x'\n"
+		got := replay(t, simtest.New(t), tampered)
+		want := fmt.Sprintf("call %d %q: real VBoxManage %s", n+1, tampered[n].Args, ErrNotFound.Error())
+		if len(got) != 1 || !strings.HasPrefix(got[0], want) {
+			t.Errorf("disagreements = %q, want one starting %q", got, want)
+		}
+	})
 }

@@ -17,9 +17,9 @@ type vmEntry struct {
 }
 
 // lockVM waits until no other mutation of vm runs in this driver, or ctx ends. VMs are keyed
-// by the identifier the caller passes, so callers should use one identifier per VM (the
-// UUID) consistently.
+// by UUID when the driver knows it (resolve.go), so a name and the UUID of one VM share a lock.
 func (d *Driver) lockVM(ctx context.Context, vm string) (unlock func(), err error) {
+	vm = d.lockKey(vm)
 	d.mu.Lock()
 	e := d.vms[vm]
 	if e == nil {

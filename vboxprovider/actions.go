@@ -10,8 +10,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/fleet-agent/fleet/golden"
@@ -71,8 +73,9 @@ func (p *Provider) BuildGolden(ctx context.Context, r reconcile.GoldenRequest) (
 		p.cleanup(ctx, r.Name, "")
 		return mark(fmt.Errorf("build golden %s: clone: %w", r.Name, err))
 	}
+	kept := false
 	defer func() {
-		if err != nil {
+		if err != nil && !kept {
 			p.cleanup(ctx, r.Name, ref.UUID)
 		}
 	}()
@@ -101,7 +104,13 @@ func (p *Provider) BuildGolden(ctx context.Context, r reconcile.GoldenRequest) (
 		return mark(fmt.Errorf("build golden %s: %w", r.Name, err))
 	}
 	err = golden.Provision(ctx, c, r, p.key.PublicKey(), p.cfg.ProvisionLog)
+	if err == nil {
+		err = golden.HardenAndVerify(ctx, c, r, net.JoinHostPort("127.0.0.1", strconv.Itoa(fwd.HostPort)), p.key)
+	}
 	c.Close()
+	if errors.Is(err, golden.ErrNotHardened) {
+		kept = p.reject(ctx, r.Name, ref.UUID, err)
+	}
 	if err != nil {
 		return fmt.Errorf("build golden %s: %w", r.Name, err)
 	}
@@ -311,4 +320,22 @@ func refID(vm reconcile.VMRef) string {
 		return vm.ID
 	}
 	return vm.Name
+}
+
+// reject powers off a golden that failed its check and records why (reconcile.KeyRejected),
+// keeping it without its snapshot so the plan says why it is destroyed and rebuilt. It reports
+// whether the golden was kept; when not, the caller destroys it.
+func (p *Provider) reject(ctx context.Context, name, uuid string, why error) bool {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	if err := p.d.PowerOff(cctx, uuid); err != nil {
+		p.log.Warn("power off rejected golden", "vm", name, "err", err)
+		return false
+	}
+	if err := p.setFacts(cctx, uuid, kv{reconcile.KeyRejected, why.Error()}); err != nil {
+		p.log.Warn("record rejected golden", "vm", name, "err", err)
+		return false
+	}
+	p.log.Warn("golden not used", "vm", name, "why", why.Error())
+	return true
 }

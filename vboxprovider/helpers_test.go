@@ -36,12 +36,22 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
+	return newEnvBox(t, nil)
+}
+
+// newEnvBox is newEnv with prepare (when not nil) changing the box's disk before it is packed.
+func newEnvBox(t testing.TB, prepare func(disk string)) *env {
+	t.Helper()
 	sim := simtest.New(t)
 	e := &env{t: t, sim: sim, dir: t.TempDir(), stateDir: t.TempDir()}
 	// A random range keeps parallel test processes from fighting over the guests' ports.
 	e.ports = portstest.Range(t)
+	// Like a Vagrant base box: vagrant and root have the password "vagrant", sshd takes it.
 	ovf := sim.MakeBox(t, vboxsim.BoxOptions{AuthorizedKeys: []byte(guest.VagrantInsecurePublicKey + "\n"),
-		Bins: []string{chefsim.Binary(t)}})
+		Bins: []string{chefsim.Binary(t)}, Password: "vagrant"})
+	if prepare != nil {
+		prepare(filepath.Join(filepath.Dir(ovf), "box-disk1.vmdk"))
+	}
 	for _, v := range []string{"2.0.0", "2.1.0"} {
 		f, err := os.Create(filepath.Join(e.dir, "lucid32-"+v+".box"))
 		if err != nil {

@@ -197,7 +197,7 @@ func (p *Provider) toVM(info *vbox.VMInfo) (reconcile.VM, bool) {
 		Name: info.Name, Role: x[reconcile.KeyRole], Pool: x[reconcile.KeyPool], Phase: x[reconcile.KeyPhase],
 		Image: x[reconcile.KeyGolden], Box: x[reconcile.KeyBox], Version: x[reconcile.KeyVersion],
 		Created: reconcile.ParseTime(x[reconcile.KeyCreated]), Power: power(info.State),
-		Memory: info.Memory, CPUs: info.CPUs,
+		Memory: info.Memory, CPUs: info.CPUs, Rejected: x[reconcile.KeyRejected],
 	}
 	if s := x[reconcile.KeyImage]; s != "" {
 		var img reconcile.Image

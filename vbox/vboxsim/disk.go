@@ -155,6 +155,9 @@ type BoxOptions struct {
 	Bins []string
 	// Memory (MB) and CPUs of the virtual system; defaults 512 and 1.
 	Memory, CPUs int
+	// Password, when set, is the password of User and root, and the guest's sshd allows
+	// password logins (root's too), as in a Vagrant base box: see writeLoginState.
+	Password string
 }
 
 // diskHref is the disk directory's name inside a box.
@@ -191,6 +194,11 @@ func MakeBox(dir string, o BoxOptions) (string, error) {
 	}
 	if err := os.WriteFile(filepath.Join(disk, "bin", "sudo"), []byte(sudoStandIn), 0o755); err != nil {
 		return "", fmt.Errorf("make box: %w", err)
+	}
+	if o.Password != "" {
+		if err := writeLoginState(disk, o.User, o.Password); err != nil {
+			return "", fmt.Errorf("make box: %w", err)
+		}
 	}
 	for _, b := range o.Bins {
 		if err := copyFile(b, filepath.Join(disk, "bin", filepath.Base(b)), 0o755); err != nil {

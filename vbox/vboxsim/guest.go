@@ -61,6 +61,9 @@ func (c *cli) guestMain(args []string) error {
 	if err := ensureHostKey(spec.Disk); err != nil {
 		return err
 	}
+	if err := ensureStandIns(spec.Disk); err != nil {
+		return err
+	}
 	if !spec.Resume {
 		os.WriteFile(filepath.Join(spec.Disk, "etc", "boot_id"), []byte(newUUID()+"\n"), 0o644)
 	}
@@ -176,7 +179,7 @@ func (g *guest) configure() error {
 	if err != nil {
 		return fmt.Errorf("parse host key: %w", err)
 	}
-	g.cfg = &ssh.ServerConfig{PublicKeyCallback: g.authorize}
+	g.cfg = &ssh.ServerConfig{PublicKeyCallback: g.authorize, PasswordCallback: g.checkPassword}
 	g.cfg.AddHostKey(signer)
 	return nil
 }

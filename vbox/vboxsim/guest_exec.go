@@ -103,7 +103,7 @@ func (g *guest) run(user, command string, extra []string, ch ssh.Channel, starte
 	env := []string{
 		"HOME=" + home, "USER=" + user, "LOGNAME=" + user, "SHELL=/bin/sh", "TMPDIR=" + tmp, "LANG=C.UTF-8",
 		"PATH=" + filepath.Join(g.spec.Disk, "bin") + ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-		guestMarker + "=" + g.spec.VM,
+		guestMarker + "=" + g.spec.VM, guestRootEnv + "=" + g.spec.Disk,
 	}
 	env = append(env, extra...)
 	start := func(ns bool) (*exec.Cmd, io.WriteCloser, error) {
