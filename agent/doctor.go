@@ -282,7 +282,7 @@ func memTotalMiB() (int, error) {
 func checkRedis(ctx context.Context, f *spec.Fleet) []finding {
 	url := redactURL(f.Queue.Redis)
 	redis.SetLogger(quietRedis{}) // the finding says it; go-redis's own retry lines would repeat it
-	rdb, err := queue.Dial(f.Queue.Redis)
+	rdb, err := queue.DialWith(f.Queue.Redis, queue.CredentialsFrom(f.Queue.Credentials))
 	if err != nil {
 		return []finding{{sevFail, "redis", fmt.Sprintf("%s: %v", url, err), "fix queue { redis = ... } in fleet.hcl"}}
 	}
@@ -293,11 +293,11 @@ func checkRedis(ctx context.Context, f *spec.Fleet) []finding {
 		fix := "start Redis there, or fix the host and port; check firewalls between this host and Redis"
 		msg := err.Error()
 		if strings.Contains(msg, "NOAUTH") || strings.Contains(msg, "WRONGPASS") || strings.Contains(msg, "invalid password") {
-			fix = "give the password in the URL (redis://:PASSWORD@host:6379/0) or in $" + queue.PasswordEnv
+			fix = "set queue { username, password_file or password_env } in fleet.hcl (or $" + queue.PasswordEnv + ")"
 		}
 		return []finding{{sevFail, "redis", fmt.Sprintf("%s: %v", url, err), fix}}
 	}
-	return []finding{{sev: sevOK, what: "redis", detail: url + " answers"}}
+	return append([]finding{{sev: sevOK, what: "redis", detail: url + " answers"}}, checkRedisAuth(ctx, f)...)
 }
 
 // quietRedis drops go-redis's internal log lines.

@@ -26,6 +26,9 @@ type Config struct {
 	// host is then a sentinel, more via addr=), extra addr= parameters
 	// without master_name select Cluster. Used by Open only.
 	URL string
+	// Credentials, when set, override the URL's user and password. Used by
+	// Open only.
+	Credentials Credentials
 	// Namespace prefixes every key, joined with ":" as Resque does.
 	// Default "resque". On Redis Cluster use a hash tag such as "{resque}"
 	// so that a queue and a processing list share a slot.
@@ -154,7 +157,7 @@ func New(rdb redis.UniversalClient, cfg Config, log *slog.Logger) (*Client, erro
 // Open connects to cfg.URL and returns a Client that owns the connection;
 // Close releases it.
 func Open(cfg Config, log *slog.Logger) (*Client, error) {
-	rdb, err := Dial(cfg.URL)
+	rdb, err := DialWith(cfg.URL, cfg.Credentials)
 	if err != nil {
 		return nil, err
 	}
@@ -170,13 +173,17 @@ func Open(cfg Config, log *slog.Logger) (*Client, error) {
 // unix:///path/redis.sock), Sentinel
 // (query parameter master_name) or Cluster (extra addr= parameters). The
 // password comes from the URL, else from $FLEET_REDIS_PASSWORD.
-func Dial(rawURL string) (redis.UniversalClient, error) {
+func Dial(rawURL string) (redis.UniversalClient, error) { return dial(rawURL, "", "", true) }
+
+// dial is Dial with a user and password (when not empty) that replace the
+// URL's; envPassword says whether $FLEET_REDIS_PASSWORD fills a missing one.
+func dial(rawURL, user, pw string, envPassword bool) (redis.UniversalClient, error) {
 	if rawURL == "" {
 		return nil, errors.New("redis url: empty")
 	}
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("redis url: %w", err)
+		return nil, urlError(err)
 	}
 	switch u.Scheme {
 	case "redis", "rediss":
@@ -185,14 +192,15 @@ func Dial(rawURL string) (redis.UniversalClient, error) {
 		if err != nil {
 			return nil, fmt.Errorf("redis url: %w", err)
 		}
-		if o.Password == "" {
+		if o.Password == "" && envPassword {
 			o.Password = os.Getenv(PasswordEnv)
 		}
+		setAuth(&o.Username, &o.Password, user, pw)
 		return redis.NewClient(o), nil
 	default:
 		return nil, fmt.Errorf("redis url: scheme %q, want redis, rediss or unix", u.Scheme)
 	}
-	if _, ok := u.User.Password(); !ok {
+	if _, ok := u.User.Password(); !ok && envPassword {
 		if pw := os.Getenv(PasswordEnv); pw != "" {
 			name := ""
 			if u.User != nil {
@@ -211,18 +219,22 @@ func Dial(rawURL string) (redis.UniversalClient, error) {
 		// In a sentinel URL the user info authenticates against sentinels;
 		// the master usually shares the password.
 		o.Username, o.Password = o.SentinelUsername, o.SentinelPassword
+		setAuth(&o.Username, &o.Password, user, pw)
+		setAuth(&o.SentinelUsername, &o.SentinelPassword, user, pw)
 		return redis.NewFailoverClient(o), nil
 	case len(q["addr"]) > 0:
 		o, err := redis.ParseClusterURL(u.String())
 		if err != nil {
 			return nil, fmt.Errorf("redis cluster url: %w", err)
 		}
+		setAuth(&o.Username, &o.Password, user, pw)
 		return redis.NewClusterClient(o), nil
 	default:
 		o, err := redis.ParseURL(u.String())
 		if err != nil {
 			return nil, fmt.Errorf("redis url: %w", err)
 		}
+		setAuth(&o.Username, &o.Password, user, pw)
 		return redis.NewClient(o), nil
 	}
 }

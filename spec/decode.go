@@ -86,7 +86,7 @@ func (d *decoder) queue(n *node) Queue {
 	q.Redis, a = d.str(n, "redis", defaultRedis)
 	if a != nil {
 		if u, err := url.Parse(q.Redis); err != nil || !slices.Contains([]string{"redis", "rediss", "unix"}, u.Scheme) {
-			d.errorf(a.Expr.Range(), "Invalid Redis URL", "%q must be a redis://, rediss:// or unix:// URL, like %q.", q.Redis, defaultRedis)
+			d.errorf(a.Expr.Range(), "Invalid Redis URL", "%s must be a redis://, rediss:// or unix:// URL, like %q.", redactedURL(q.Redis), defaultRedis)
 		}
 	}
 	q.Namespace, a = d.str(n, "namespace", defaultNamespace)
@@ -96,6 +96,7 @@ func (d *decoder) queue(n *node) Queue {
 	q.MaxAttempts, a = d.integer(n, "max_attempts", defaultMaxAttempts)
 	d.bounded(a, q.MaxAttempts, 1, 100, "Invalid max_attempts", "")
 	d.queueLease(n, &q)
+	d.queueCreds(n, &q)
 	return q
 }
 

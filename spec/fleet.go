@@ -92,6 +92,8 @@ type Queue struct {
 	HostLease time.Duration
 	// Heartbeat is how often the lease and Resque's workers:heartbeat are renewed. Default: 10s.
 	Heartbeat time.Duration
+	// Credentials are the ACL user and password source (never the password itself).
+	Credentials QueueCredentials
 }
 
 // Box is a Vagrant base box that pools build on.

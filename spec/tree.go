@@ -54,7 +54,7 @@ var (
 		"host":       {schema: &blockSchema{attrs: []string{"name", "state_dir"}}},
 		"virtualbox": {schema: &blockSchema{attrs: []string{"manage", "max_parallel", "ssh_port_range", "call_timeout"}}},
 		"qemu":       {schema: &blockSchema{attrs: []string{"binary", "accel"}}},
-		"queue":      {schema: &blockSchema{attrs: []string{"redis", "namespace", "max_attempts", "host_lease", "heartbeat"}}},
+		"queue":      {schema: &blockSchema{attrs: []string{"redis", "namespace", "max_attempts", "host_lease", "heartbeat", "username", "password_file", "password_env"}}},
 		"reconcile":  {schema: &blockSchema{attrs: []string{"resync"}}},
 		"metrics":    {schema: &blockSchema{attrs: []string{"listen"}}},
 		"web":        {schema: &blockSchema{attrs: []string{"listen"}}},

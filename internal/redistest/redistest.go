@@ -33,6 +33,14 @@ type Server struct {
 	URL string
 	// Dir is the server's working directory; redis.log is written there.
 	Dir string
+	// Username and Password are the ACL user a StartACL server requires;
+	// empty for Start.
+	Username, Password string
+}
+
+// ACL describes the one ACL user a StartACL server lets in.
+type ACL struct {
+	Username, Password string
 }
 
 // Binary returns the path of the redis-server binary, or "" when none exists.
@@ -52,6 +60,23 @@ func Binary() string {
 // Start starts a redis-server for tb and waits until it answers PING.
 func Start(tb testing.TB) *Server {
 	tb.Helper()
+	return startServer(tb, ACL{})
+}
+
+// StartACL starts a redis-server whose default user is disabled: every
+// command needs AUTH as acl.Username with acl.Password. The user is defined
+// in a config file in the server's directory, never on its command line,
+// so the password is not visible in ps.
+func StartACL(tb testing.TB, acl ACL) *Server {
+	tb.Helper()
+	if acl.Username == "" || acl.Password == "" {
+		tb.Fatal("redistest: StartACL needs a username and a password")
+	}
+	return startServer(tb, acl)
+}
+
+func startServer(tb testing.TB, acl ACL) *Server {
+	tb.Helper()
 	bin := Binary()
 	if bin == "" {
 		tb.Skip("redistest: no redis-server found at " + DefaultBinary +
@@ -66,7 +91,7 @@ func Start(tb testing.TB) *Server {
 		if err != nil {
 			tb.Fatalf("redistest: find free port: %v", err)
 		}
-		s, err := start(tb, bin, dir, port)
+		s, err := start(tb, bin, dir, port, acl)
 		if err == nil {
 			return s
 		}
@@ -76,21 +101,32 @@ func Start(tb testing.TB) *Server {
 	return nil
 }
 
-func start(tb testing.TB, bin, dir string, port int) (*Server, error) {
+func start(tb testing.TB, bin, dir string, port int, acl ACL) (*Server, error) {
 	logPath := filepath.Join(dir, "redis.log")
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("open log: %w", err)
 	}
 	defer logFile.Close()
-	cmd := exec.Command(bin,
+	args := []string{
 		"--port", strconv.Itoa(port),
 		"--bind", "127.0.0.1",
 		"--save", "",
 		"--appendonly", "no",
 		"--daemonize", "no",
 		"--dir", dir,
-	)
+	}
+	if acl.Username != "" {
+		conf := filepath.Join(dir, "acl.conf")
+		body := "user default off\n" +
+			"user " + acl.Username + " on >" + acl.Password + " ~* &* +@all\n"
+		if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
+			return nil, fmt.Errorf("write config: %w", err)
+		}
+		// The config file must be the first argument.
+		args = append([]string{conf}, args...)
+	}
+	cmd := exec.Command(bin, args...)
 	// The server must not inherit the test's stdout/stderr: go test would
 	// wait on the pipe.
 	cmd.Stdout = logFile
@@ -106,7 +142,8 @@ func start(tb testing.TB, bin, dir string, port int) (*Server, error) {
 	}
 
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: time.Second})
+	rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: time.Second,
+		Username: acl.Username, Password: acl.Password})
 	defer rdb.Close()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
@@ -131,13 +168,13 @@ func start(tb testing.TB, bin, dir string, port int) (*Server, error) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	tb.Cleanup(stop)
-	return &Server{Addr: addr, URL: "redis://" + addr + "/0", Dir: dir}, nil
+	return &Server{Addr: addr, URL: "redis://" + addr + "/0", Dir: dir, Username: acl.Username, Password: acl.Password}, nil
 }
 
 // Client returns a go-redis client for s that is closed in tb's cleanup.
 func (s *Server) Client(tb testing.TB) *redis.Client {
 	tb.Helper()
-	c := redis.NewClient(&redis.Options{Addr: s.Addr})
+	c := redis.NewClient(&redis.Options{Addr: s.Addr, Username: s.Username, Password: s.Password})
 	tb.Cleanup(func() { _ = c.Close() })
 	return c
 }

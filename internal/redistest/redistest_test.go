@@ -2,7 +2,12 @@ package redistest
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/redis/go-redis/v9"
 )
 
 func TestStartServesIsolatedServers(t *testing.T) {
@@ -26,5 +31,28 @@ func TestStartServesIsolatedServers(t *testing.T) {
 	}
 	if cfg["save"] != "" {
 		t.Errorf("save = %q, want persistence disabled", cfg["save"])
+	}
+}
+
+// TestStartACLRequiresTheUser: a StartACL server refuses unauthenticated
+// commands, lets its user in, and keeps the password off its command line.
+func TestStartACLRequiresTheUser(t *testing.T) {
+	const pw = "pw-acl-redistest-1"
+	s := StartACL(t, ACL{Username: "fleet", Password: pw})
+	ctx := context.Background()
+	if err := s.Client(t).Set(ctx, "k", "v", 0).Err(); err != nil {
+		t.Fatalf("authenticated set: %v", err)
+	}
+	anon := redis.NewClient(&redis.Options{Addr: s.Addr})
+	defer anon.Close()
+	if err := anon.Get(ctx, "k").Err(); err == nil || !strings.Contains(err.Error(), "NOAUTH") {
+		t.Fatalf("unauthenticated get: err = %v, want NOAUTH", err)
+	}
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err == nil && strings.Contains(string(b), pw) {
+			t.Errorf("%s shows the password: %q", p, b)
+		}
 	}
 }
