@@ -282,7 +282,7 @@ func memTotalMiB() (int, error) {
 func checkRedis(ctx context.Context, f *spec.Fleet) []finding {
 	url := redactURL(f.Queue.Redis)
 	redis.SetLogger(quietRedis{}) // the finding says it; go-redis's own retry lines would repeat it
-	rdb, err := queue.DialWith(f.Queue.Redis, queue.CredentialsFrom(f.Queue.Credentials))
+	rdb, err := queue.DialWith(f.Queue.Redis, queueCredentials(f.Queue.Credentials))
 	if err != nil {
 		return []finding{{sevFail, "redis", fmt.Sprintf("%s: %v", url, err), "fix queue { redis = ... } in fleet.hcl"}}
 	}

@@ -84,7 +84,7 @@ func (a *app) runDaemon() error {
 
 	// met is set below, before the daemon starts the queue's reaper.
 	var met *metrics.Metrics
-	qc, err := queue.Open(queue.Config{URL: f.Queue.Redis, Credentials: queue.CredentialsFrom(f.Queue.Credentials), Namespace: f.Queue.Namespace, Host: f.Host.Name,
+	qc, err := queue.Open(queue.Config{URL: f.Queue.Redis, Credentials: queueCredentials(f.Queue.Credentials), Namespace: f.Queue.Namespace, Host: f.Host.Name,
 		MaxAttempts: f.Queue.MaxAttempts, HostLease: f.Queue.HostLease, HeartbeatInterval: f.Queue.Heartbeat,
 		OnRecovered: func(poisoned bool) { met.JobRecovered(poisoned) }}, log)
 	if err != nil {

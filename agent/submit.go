@@ -40,7 +40,7 @@ func (a *app) openQueue(f queueFlags) (*queue.Client, error) {
 			return nil, fmt.Errorf("%s is invalid (run 'agent validate'): %s", path, diags.Error())
 		}
 		cfg.URL = fleet.Queue.Redis
-		cfg.Credentials = queue.CredentialsFrom(fleet.Queue.Credentials)
+		cfg.Credentials = queueCredentials(fleet.Queue.Credentials)
 		if cfg.Namespace == "" {
 			cfg.Namespace = fleet.Queue.Namespace
 		}

@@ -12,7 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/fleet-agent/fleet/spec"
+	"github.com/fleet-agent/fleet/internal/secretfile"
 )
 
 // Credentials authenticate to Redis as an ACL user. The zero value uses
@@ -26,11 +26,6 @@ type Credentials struct {
 	PasswordEnv string
 }
 
-// CredentialsFrom converts the spec's queue credentials.
-func CredentialsFrom(c spec.QueueCredentials) Credentials {
-	return Credentials{Username: c.Username, PasswordFile: c.PasswordFile, PasswordEnv: c.PasswordEnv}
-}
-
 // password returns the password the credentials name, "" when they name
 // none. Errors say where the password should have come from, never what it is.
 func (c Credentials) password() (string, error) {
@@ -38,7 +33,7 @@ func (c Credentials) password() (string, error) {
 	case c.PasswordFile != "" && c.PasswordEnv != "":
 		return "", errors.New("redis credentials: both password_file and password_env are set")
 	case c.PasswordFile != "":
-		pw, err := spec.ReadPasswordFile(c.PasswordFile)
+		pw, err := secretfile.Read(c.PasswordFile)
 		if err != nil {
 			return "", fmt.Errorf("redis password_file: %w", err)
 		}

@@ -10,9 +10,10 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+
+	"github.com/fleet-agent/fleet/internal/secretfile"
 )
 
 // QueueCredentials names the Redis ACL user and the source of its password.
@@ -28,9 +29,6 @@ type QueueCredentials struct {
 	// password.
 	PasswordEnv string
 }
-
-// maxPasswordFile bounds how much of a password file is read.
-const maxPasswordFile = 4096
 
 func (d *decoder) queueCreds(n *node, q *Queue) {
 	var ua, ea *hcl.Attribute
@@ -89,31 +87,8 @@ func (d *decoder) queueCreds(n *node, q *Queue) {
 	}
 }
 
-// ReadPasswordFile returns the password held in path: its content with one
-// trailing newline (LF or CRLF) removed. Errors never include the content.
-func ReadPasswordFile(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	buf := make([]byte, maxPasswordFile+1)
-	n, err := f.Read(buf)
-	if err != nil && n == 0 {
-		return "", fmt.Errorf("read %s: %w", path, err)
-	}
-	if n > maxPasswordFile {
-		return "", fmt.Errorf("%s is longer than %d bytes; it should hold only the password", path, maxPasswordFile)
-	}
-	pw := strings.TrimSuffix(strings.TrimSuffix(string(buf[:n]), "\n"), "\r")
-	switch {
-	case pw == "":
-		return "", fmt.Errorf("%s is empty", path)
-	case strings.ContainsAny(pw, "\r\n"):
-		return "", fmt.Errorf("%s holds more than one line; it should hold only the password", path)
-	}
-	return pw, nil
-}
+// ReadPasswordFile reads a password file; see internal/secretfile.
+func ReadPasswordFile(path string) (string, error) { return secretfile.Read(path) }
 
 // checkEnvName accepts POSIX environment variable names.
 func checkEnvName(s string) error {
