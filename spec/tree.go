@@ -48,6 +48,7 @@ var (
 			"job":       {schema: jobSchema},
 			"rollout":   {schema: rolloutSchema},
 			"ssh":       {schema: poolSSHSchema},
+			"network":   {schema: networkSchema},
 		},
 	}
 	rootSchema = &blockSchema{blocks: map[string]*nestedBlock{
