@@ -130,12 +130,17 @@ func (s *Slot) resultRecord(job *Job, r Result) (*pending, error) {
 // is not recorded again.
 func (c *Client) writeResult(ctx context.Context, p *pending) (removed bool, err error) {
 	k := c.keys
+	finished, perr := time.Parse(time.RFC3339Nano, p.FinishedAt)
+	if perr != nil {
+		finished = time.Now()
+	}
 	var lrem *redis.IntCmd
 	write := func(t redis.Pipeliner) error {
 		lrem = t.LRem(ctx, k.processing(p.Worker, p.Queue), 1, p.Payload)
 		t.Del(ctx, k.worker(p.Worker))
 		t.Incr(ctx, k.stat("processed"))
 		t.Incr(ctx, k.processedBy(p.Worker))
+		k.countDone(ctx, t, p.Queue, finished)
 		if p.Failure != nil {
 			t.RPush(ctx, k.failed(), p.Failure)
 			t.Incr(ctx, k.stat("failed"))
