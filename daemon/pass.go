@@ -59,6 +59,7 @@ func (d *Daemon) pass(ctx, jobCtx context.Context) {
 		return disruptive(a.Kind) && a.TargetID != "" && !d.taken[a.TargetID] && d.hasWorkerLocked(a.TargetID)
 	})
 	d.inv = inv
+	d.lastPlan, d.lastPlanAt = plan, now
 	d.startWorkersLocked(jobCtx, inv, plan)
 	d.updateGatesLocked()
 	var waiting []string

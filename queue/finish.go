@@ -94,6 +94,7 @@ func (s *Slot) finish(ctx context.Context, job *Job, r Result) error {
 		p.Del(ctx, k.worker(s.id))
 		p.Incr(ctx, k.stat("processed"))
 		p.Incr(ctx, k.processedBy(s.id))
+		k.countDone(ctx, p, job.Queue, time.Now())
 		if failure != nil {
 			p.RPush(ctx, k.failed(), failure)
 			p.Incr(ctx, k.stat("failed"))
