@@ -87,7 +87,7 @@ func (a *app) runDaemon() error {
 	var met *metrics.Metrics
 	qc, err := queue.Open(queue.Config{URL: f.Queue.Redis, Credentials: queueCredentials(f.Queue.Credentials), Namespace: f.Queue.Namespace, Host: f.Host.Name,
 		MaxAttempts: f.Queue.MaxAttempts, HostLease: f.Queue.HostLease, HeartbeatInterval: f.Queue.Heartbeat,
-		OnRecovered: func(poisoned bool) { met.JobRecovered(poisoned) }}, log)
+		OnRecovered: func(poisoned bool) { met.JobRecovered(poisoned) }, OutboxDir: outboxDir(f)}, log)
 	if err != nil {
 		return fmt.Errorf("queue: %w", err)
 	}

@@ -392,6 +392,8 @@ func vmState(v reconcile.VM, w *worker, cordoned bool) string {
 	switch {
 	case v.Broken:
 		return "broken"
+	case v.Rejected != "":
+		return "rejected"
 	case v.Phase == reconcile.PhaseCreating:
 		return "creating"
 	case w != nil && w.snapshot().job != nil:
