@@ -8,6 +8,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -95,6 +96,25 @@ func TestE2EQueueCredentialsNeverReachBuildsOrLogs(t *testing.T) {
 			}
 			if !strings.Contains(jobLog.String(), "PATH=") {
 				t.Fatalf("job log lacks the env dump:\n%s", jobLog.String())
+			}
+			// No process the agent started has it in its environment: the simulated VMs (started
+			// by VBoxManage, which the agent runs with VBOXSIM_HOME) are alive and inherited
+			// VBoxManage's environment, which is the agent's.
+			children := 0
+			environs, _ := filepath.Glob("/proc/[0-9]*/environ")
+			for _, p := range environs {
+				b, err := os.ReadFile(p)
+				if err != nil || !bytes.Contains(b, []byte("VBOXSIM_HOME="+h.sim.Home+"\x00")) ||
+					p == fmt.Sprintf("/proc/%d/environ", h.proc.Process.Pid) { // the agent's own initial environment
+					continue
+				}
+				children++
+				if bytes.Contains(b, []byte(credsPassword)) {
+					t.Errorf("%s: a process the agent started inherited the queue password", p)
+				}
+			}
+			if children == 0 {
+				t.Error("found no process started by the agent to check")
 			}
 			// No process on this host (agent, VBoxManage, ssh, redis-server) has it in its arguments.
 			procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")

@@ -57,7 +57,7 @@ type NIC struct {
 	// `modifyvm --nat-localhostreachable<N>`): whether the guest reaches the host's loopback
 	// through the NAT gateway 10.0.2.2. Nil when showvminfo does not print it (VirtualBox
 	// before 7.0, where that path is always open, and adapters that are not NAT).
-	LocalhostReachable *bool
+	LocalhostReachable *bool `json:",omitempty"`
 }
 
 // HostLoopbackOpen reports the NAT adapters whose guest reaches the host's loopback by the
