@@ -73,6 +73,20 @@ func (info *VMInfo) HostLoopbackOpen() []int {
 	return open
 }
 
+// LocalhostSetting is adapter nic's LocalhostReachable as showvminfo prints it: "1", "0", or ""
+// when it prints nothing.
+func (info *VMInfo) LocalhostSetting(nic int) string {
+	for _, n := range info.NICs {
+		if n.Index == nic && n.LocalhostReachable != nil {
+			if *n.LocalhostReachable {
+				return "1"
+			}
+			return "0"
+		}
+	}
+	return ""
+}
+
 // NATAdapters returns the numbers (1-based) of the VM's NAT adapters.
 func (info *VMInfo) NATAdapters() []int {
 	var nat []int

@@ -46,7 +46,7 @@ func TestParseVMInfoReadsLocalhostReachablePerNATAdapter(t *testing.T) {
 				t.Errorf("NATAdapters (-want +got):\n%s", d)
 			}
 			for _, n := range info.NICs {
-				if got := n.LocalhostReachable != nil; got != tt.wantSet[n.Index] {
+				if got := info.LocalhostSetting(n.Index) != ""; got != tt.wantSet[n.Index] {
 					t.Errorf("nic %d setting known = %v, want %v", n.Index, got, tt.wantSet[n.Index])
 				}
 			}

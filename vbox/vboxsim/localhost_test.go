@@ -19,15 +19,7 @@ func localhostShown(t *testing.T, sim *simtest.Sim, vm string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range info.NICs {
-		if n.Index == 1 && n.LocalhostReachable != nil {
-			if *n.LocalhostReachable {
-				return "1"
-			}
-			return "0"
-		}
-	}
-	return ""
+	return info.LocalhostSetting(1)
 }
 
 func TestLocalhostReachableFlagFollowsTheSimulatedVersion(t *testing.T) {
