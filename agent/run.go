@@ -195,7 +195,7 @@ func (s *sandboxes) New(vm reconcile.VM, pool *spec.Pool, slot daemon.Slot) (dae
 	}
 	sb, err := sandbox.New(sandbox.Config{
 		VM: svm, Queue: s.qc, Slot: slot, Guest: guest.Config{User: user, Signers: s.signers},
-		Job: pool.Job, Rollback: pool.Rollback, StateDir: s.fleet.Host.StateDir,
+		Job: pool.Job, HostServices: pool.Network.HostServices, Rollback: pool.Rollback, StateDir: s.fleet.Host.StateDir,
 		LogOutput: s.logOutput(),
 	}, s.log.With("vm", vm.Name))
 	if err != nil {

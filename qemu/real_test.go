@@ -62,6 +62,7 @@ type env struct {
 	desired reconcile.Desired
 	applier *reconcile.Applier
 	img     *imagebuild.Image
+	fleet   *spec.Fleet
 }
 
 func newEnv(t testing.TB, workers int) *env {
@@ -93,7 +94,7 @@ func newEnv(t testing.TB, workers int) *env {
 	box := &spec.Box{Name: "tiny", Version: "1", URL: "file://" + boxFile, SSH: spec.BoxSSH{User: img.User, PrivateKey: img.PrivateKey, Port: 22}}
 	pool := &spec.Pool{Name: "q", Box: "tiny", Provider: spec.ProviderQEMU, VMs: workers, Memory: 256, CPUs: 1}
 	fleet := &spec.Fleet{Host: spec.Host{Name: "test-host", StateDir: state}, Boxes: []*spec.Box{box}, Pools: []*spec.Pool{pool}}
-	e := &env{p: p, cache: &boxcache.Cache{Dir: filepath.Join(state, "boxes")}, desired: reconcile.NewDesired(fleet, nil), img: img}
+	e := &env{p: p, cache: &boxcache.Cache{Dir: filepath.Join(state, "boxes")}, desired: reconcile.NewDesired(fleet, nil), img: img, fleet: fleet}
 	e.applier = &reconcile.Applier{Provider: p, Boxes: e.cache, MaxParallel: 2, Retries: 1, RetryBase: 100 * time.Millisecond}
 	return e
 }
