@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/crypto/ssh"
 
+	"github.com/fleet-agent/fleet/agent/internal/web"
 	"github.com/fleet-agent/fleet/control"
 	"github.com/fleet-agent/fleet/daemon"
 	"github.com/fleet-agent/fleet/guest"
@@ -86,7 +87,7 @@ func (a *app) runDaemon() error {
 	var met *metrics.Metrics
 	qc, err := queue.Open(queue.Config{URL: f.Queue.Redis, Credentials: queueCredentials(f.Queue.Credentials), Namespace: f.Queue.Namespace, Host: f.Host.Name,
 		MaxAttempts: f.Queue.MaxAttempts, HostLease: f.Queue.HostLease, HeartbeatInterval: f.Queue.Heartbeat,
-		OnRecovered: func(poisoned bool) { met.JobRecovered(poisoned) }}, log)
+		OnRecovered: func(poisoned bool) { met.JobRecovered(poisoned) }, OutboxDir: outboxDir(f)}, log)
 	if err != nil {
 		return fmt.Errorf("queue: %w", err)
 	}
@@ -109,15 +110,6 @@ func (a *app) runDaemon() error {
 		defer wait()
 		defer cancel()
 		log.Info("metrics_listening", "addr", addr.String())
-	}
-	if f.Web.Listen != "" {
-		webDone, addr, err := serveWeb(ctx, qc.Redis(), f.Queue.Namespace, f.Web.Listen)
-		if err != nil {
-			return err
-		}
-		defer func() { <-webDone }()
-		defer cancel()
-		log.Info("web_listening", "addr", addr.String())
 	}
 	// The reporters of fleet.hcl's report blocks: the daemon runs them and flushes them on
 	// the way out; the sandboxes copy each job's log to them.
@@ -142,6 +134,26 @@ func (a *app) runDaemon() error {
 	if err != nil {
 		return err
 	}
+	if f.Web.Listen != "" {
+		opts := web.Options{ReadOnly: f.Web.ReadOnly, Host: &daemonHost{d: d}}
+		if f.Web.AuthFile != "" {
+			if opts.Token, err = spec.ReadPasswordFile(f.Web.AuthFile); err != nil {
+				return fmt.Errorf("web auth_file: %w", err)
+			}
+		}
+		webDone, addr, err := serveWeb(ctx, qc.Redis(), f.Queue.Namespace, f.Web.Listen, opts)
+		if err != nil {
+			return err
+		}
+		defer func() { <-webDone }()
+		defer cancel()
+		log.Info("web_listening", "addr", addr.String())
+	}
+	// Every dashboard of the fleet shows this host's worker VMs from the state it publishes.
+	pubCtx, stopPub := context.WithCancel(ctx)
+	pubDone := make(chan struct{})
+	go func() { defer close(pubDone); publishHostState(pubCtx, qc, d, log) }()
+	defer func() { stopPub(); <-pubDone }()
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
 	log.Info("agent_started", "host", f.Host.Name, "config", path, "socket", d.SocketPath(), "pid", os.Getpid())

@@ -47,6 +47,8 @@ var reloadClasses = map[string]ReloadClass{
 	"Reconcile.Resync":               ReloadRestart,
 	"Metrics.Listen":                 ReloadRestart,
 	"Web.Listen":                     ReloadRestart,
+	"Web.AuthFile":                   ReloadRestart,
+	"Web.ReadOnly":                   ReloadRestart,
 	"Boxes":                          ReloadReplace,
 	"Pools":                          ReloadReplace,
 	"Files":                          ReloadLive, // which files were read: informational only
