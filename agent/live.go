@@ -8,6 +8,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -27,7 +28,7 @@ import (
 func openQueue(ctx context.Context, f *spec.Fleet, met *metrics.Metrics, log *slog.Logger) (*queue.Client, error) {
 	qc, err := queue.Open(queue.Config{URL: f.Queue.Redis, Credentials: queueCredentials(f.Queue.Credentials),
 		Namespace: f.Queue.Namespace, Host: f.Host.Name, MaxAttempts: f.Queue.MaxAttempts, HostLease: f.Queue.HostLease,
-		HeartbeatInterval: f.Queue.Heartbeat, OnRecovered: met.JobRecovered}, log)
+		HeartbeatInterval: f.Queue.Heartbeat, OnRecovered: met.JobRecovered, OutboxDir: outboxDir(f)}, log)
 	if err != nil {
 		return nil, fmt.Errorf("queue: %w", err)
 	}
@@ -117,23 +118,100 @@ func (s *swapHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	(*s.h.Load()).ServeHTTP(w, r)
 }
 
-// liveSettings is the daemon's Config.Reload.
-type liveSettings struct {
-	metrics, web *liveListener
-	dashboard    *swapHandler
-	// dashQueue is the queue client and namespace the dashboard reads.
-	dashQueue *queue.Client
-	dashNS    string
-	reports   *report.Live
-	sandboxes *sandboxes
+// livePublisher publishes the host state into the queue in force (hostStatePublisher).
+type livePublisher struct{ cur atomic.Pointer[queue.Client] }
+
+func (p *livePublisher) PutHostState(ctx context.Context, state []byte) error {
+	return p.cur.Load().PutHostState(ctx, state)
 }
 
-// reload takes new's listeners, dashboard queue, report blocks and boxes, all or nothing.
+func (p *livePublisher) DeleteHostState(ctx context.Context) error {
+	return p.cur.Load().DeleteHostState(ctx)
+}
+
+// move publishes into qc from now on and removes the state from the queue it leaves.
+func (p *livePublisher) move(qc *queue.Client, log *slog.Logger) {
+	old := p.cur.Swap(qc)
+	if old == nil || old == qc {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := old.DeleteHostState(ctx); err != nil {
+		log.Debug("host_state_remove_failed", "err", err)
+	}
+}
+
+// dashboardKey is what the dashboard is built from: a change rebuilds it.
+type dashboardKey struct {
+	qc       *queue.Client
+	ns       string
+	readOnly bool
+	authFile string
+}
+
+func dashboardKeyOf(f *spec.Fleet, qc *queue.Client) dashboardKey {
+	return dashboardKey{qc: qc, ns: f.Queue.Namespace, readOnly: f.Web.ReadOnly, authFile: f.Web.AuthFile}
+}
+
+// liveSettings is the daemon's Config.Reload. Only the daemon's loop calls reload; start runs
+// before the daemon does.
+type liveSettings struct {
+	metrics, web *liveListener
+	dashboard    swapHandler // what web serves
+	dashKey      dashboardKey
+	host         web.HostSource // the Host page of the dashboard
+	published    livePublisher
+	reports      *report.Live
+	sandboxes    *sandboxes
+	log          *slog.Logger
+}
+
+// start serves the listeners of f, whose queue client is qc.
+func (s *liveSettings) start(f *spec.Fleet, qc *queue.Client) error {
+	dash, err := s.newDashboard(f, qc)
+	if err != nil {
+		return err
+	}
+	s.dashboard.set(dash.Handler())
+	s.dashKey = dashboardKeyOf(f, qc)
+	s.published.move(qc, s.log)
+	for _, l := range []struct {
+		l    *liveListener
+		addr string
+	}{{s.metrics, f.Metrics.Listen}, {s.web, f.Web.Listen}} {
+		commit, _, err := l.l.prepare(l.addr)
+		if err != nil {
+			return err
+		}
+		commit()
+	}
+	return nil
+}
+
+// newDashboard builds the dashboard of f over qc.
+func (s *liveSettings) newDashboard(f *spec.Fleet, qc *queue.Client) (*web.Server, error) {
+	opts := web.Options{ReadOnly: f.Web.ReadOnly, Host: s.host}
+	if f.Web.AuthFile != "" {
+		tok, err := spec.ReadPasswordFile(f.Web.AuthFile)
+		if err != nil {
+			return nil, &daemon.SettingError{Setting: "web.auth_file", Err: err}
+		}
+		opts.Token = tok
+	}
+	return web.New(qc.Redis(), f.Queue.Namespace, opts)
+}
+
+// reload takes new's listeners, dashboard, report blocks and boxes, all or nothing.
 func (s *liveSettings) reload(ctx context.Context, old, new *spec.Fleet, q daemon.Queue) error {
 	var commits, aborts []func()
 	fail := func(setting string, err error) error {
 		for _, a := range aborts {
 			a()
+		}
+		var se *daemon.SettingError
+		if errors.As(err, &se) {
+			return se
 		}
 		return &daemon.SettingError{Setting: setting, Err: err}
 	}
@@ -143,14 +221,15 @@ func (s *liveSettings) reload(ctx context.Context, old, new *spec.Fleet, q daemo
 	}
 	commits, aborts = append(commits, c), append(aborts, a)
 	qc := q.(daemon.QueueClient).C // openQueue made it
-	if qc != s.dashQueue || new.Queue.Namespace != s.dashNS {
-		dash, err := web.New(qc.Redis(), new.Queue.Namespace)
+	if key := dashboardKeyOf(new, qc); key != s.dashKey {
+		dash, err := s.newDashboard(new, qc)
 		if err != nil {
-			return fail("web.listen", err)
+			return fail("web", err)
 		}
 		commits = append(commits, func() {
 			s.dashboard.set(dash.Handler())
-			s.dashQueue, s.dashNS = qc, new.Queue.Namespace
+			s.dashKey = key
+			s.published.move(qc, s.log)
 		})
 	}
 	c, a, err = s.web.prepare(new.Web.Listen)

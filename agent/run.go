@@ -20,7 +20,6 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/crypto/ssh"
 
-	"github.com/fleet-agent/fleet/agent/internal/web"
 	"github.com/fleet-agent/fleet/control"
 	"github.com/fleet-agent/fleet/daemon"
 	"github.com/fleet-agent/fleet/guest"
@@ -99,36 +98,20 @@ func (a *app) runDaemon() error {
 	// The listeners, the dashboard and the reporters a live edit changes (live.go). The
 	// reporters of fleet.hcl's report blocks: the daemon runs them and flushes them on the way
 	// out; the sandboxes copy each job's log to them.
-	dash, err := web.New(qc.Redis(), f.Queue.Namespace)
-	if err != nil {
-		return err
-	}
 	rep, err := report.NewLive(daemon.ReportConfigs(f.Reports), 0, log)
 	if err != nil {
 		return err
 	}
 	live := &liveSettings{
 		metrics:   &liveListener{name: "metrics", h: metricsMux(met), log: log},
-		web:       &liveListener{name: "web", h: &swapHandler{}, log: log},
-		dashboard: &swapHandler{},
-		dashQueue: qc, dashNS: f.Queue.Namespace,
+		web:       &liveListener{name: "web", log: log},
 		reports:   rep,
 		sandboxes: &sandboxes{providers: r.provider, signers: []ssh.Signer{key}, fleet: f, log: log, report: rep},
+		log:       log,
 	}
-	live.dashboard.set(dash.Handler())
-	live.web.h = live.dashboard
+	live.web.h = &live.dashboard
 	defer live.metrics.close()
 	defer live.web.close()
-	for _, l := range []struct {
-		l    *liveListener
-		addr string
-	}{{live.metrics, f.Metrics.Listen}, {live.web, f.Web.Listen}} {
-		commit, _, err := l.l.prepare(l.addr)
-		if err != nil {
-			return err
-		}
-		commit()
-	}
 	d, err := daemon.New(daemon.Config{
 		ConfigPath: path,
 		Fleet:      f,
@@ -154,6 +137,15 @@ func (a *app) runDaemon() error {
 	if err != nil {
 		return err
 	}
+	live.host = &daemonHost{d: d}
+	if err := live.start(f, qc); err != nil {
+		return err
+	}
+	// Every dashboard of the fleet shows this host's worker VMs from the state it publishes.
+	pubCtx, stopPub := context.WithCancel(ctx)
+	pubDone := make(chan struct{})
+	go func() { defer close(pubDone); publishHostState(pubCtx, &live.published, d, log) }()
+	defer func() { stopPub(); <-pubDone }()
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
 	log.Info("agent_started", "host", f.Host.Name, "config", path, "socket", d.SocketPath(), "pid", os.Getpid())

@@ -170,6 +170,9 @@ type Daemon struct {
 	changed    chan struct{} // closed and replaced at every status change
 	deadlineAt time.Time     // drain deadline timer target, zero if none
 	started    time.Time
+	sources    []SourceFile   // the files of the spec in force, read when it was accepted
+	lastPlan   reconcile.Plan // the plan of the last pass, for the Host page
+	lastPlanAt time.Time
 }
 
 // New checks cfg and returns a Daemon.
@@ -210,6 +213,7 @@ func New(cfg Config) (*Daemon, error) {
 		changed:     make(chan struct{}),
 	}
 	d.specHash = watch.Fingerprint(cfg.ConfigPath)
+	d.sources = readSources(cfg.Fleet.Files)
 	return d, nil
 }
 

@@ -59,6 +59,7 @@ func (d *Daemon) pass(ctx, jobCtx context.Context) {
 		return disruptive(a.Kind) && a.TargetID != "" && !d.taken[a.TargetID] && d.hasWorkerLocked(a.TargetID)
 	})
 	d.inv = inv
+	d.lastPlan, d.lastPlanAt = plan, now
 	d.startWorkersLocked(jobCtx, inv, plan)
 	d.updateGatesLocked()
 	var waiting []string
@@ -394,6 +395,8 @@ func vmState(v reconcile.VM, w *worker, cordoned bool) string {
 	switch {
 	case v.Broken:
 		return "broken"
+	case v.Rejected != "":
+		return "rejected"
 	case v.Phase == reconcile.PhaseCreating:
 		return "creating"
 	case w != nil && w.snapshot().job != nil:

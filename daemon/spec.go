@@ -106,6 +106,7 @@ func (d *Daemon) accept(f *spec.Fleet, desired reconcile.Desired, hash string) {
 	defer d.mu.Unlock()
 	changed := hash != d.specHash
 	d.fleet, d.desired, d.specHash, d.loadedAt = f, desired, hash, d.now()
+	d.sources = readSources(f.Files)
 	if d.rejected != nil {
 		d.log.Info("config_fixed", "path", d.cfg.ConfigPath)
 	}

@@ -140,10 +140,8 @@ func (p *Provider) BuildGolden(ctx context.Context, r reconcile.GoldenRequest) (
 	}
 	err = golden.Provision(ctx, c, r, p.key.PublicKey(), p.cfg.ProvisionLog)
 	if err == nil {
+		// Syncs the disk for the snapshot; c may be gone after it (the SSH server restarted).
 		err = golden.HardenAndVerify(ctx, c, r, net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), p.key)
-	}
-	if err == nil {
-		err = c.Run(ctx, "sync", nil, nil)
 	}
 	c.Close()
 	if errors.Is(err, golden.ErrNotHardened) {

@@ -47,6 +47,9 @@ type PoolSpec struct {
 	Memory, CPUs   int
 	MaxUnavailable int
 	Image          Image
+	// Network is NetworkPolicy of the pool's network block: part of each worker's fingerprint,
+	// not of the golden's. Empty means the default policy.
+	Network string
 	// Hash is ImageHash(Image).
 	Hash string
 	// Spec is the declaration, for the executor (provisioning, SSH); Diff ignores it.
@@ -126,6 +129,7 @@ func NewDesired(f *spec.Fleet, provisions map[string]*chef.Identity) Desired {
 		d.Pools = append(d.Pools, PoolSpec{
 			Name: p.Name, Box: p.Box, VMs: p.VMs, Memory: p.Memory, CPUs: p.CPUs,
 			MaxUnavailable: max(p.Rollout.MaxUnavailable, 1), Image: img, Hash: ImageHash(img), Spec: p,
+			Network: NetworkPolicy(p.Network),
 		})
 	}
 	return d

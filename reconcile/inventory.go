@@ -85,6 +85,9 @@ type VM struct {
 	SSHPort int
 	// Rejected is a golden's KeyRejected: why it failed its check and is not used.
 	Rejected string
+	// Network is a worker's KeyNetwork: the network policy it was made with; empty when the
+	// provider recorded none (taken as the default policy).
+	Network string
 
 	// Marks fed by the daemon (Inventory.Mark); apply-only callers leave them false.
 	Busy      bool   // a job is running on it: disruptive actions wait

@@ -122,6 +122,8 @@ func classify(vm *VM, pool *PoolSpec, now time.Time, exclusive bool, timeout tim
 			return condition{obs: ObsStale, reason: fmt.Sprintf("memory %d -> %d", vm.Memory, pool.Memory)}
 		case vm.CPUs != pool.CPUs:
 			return condition{obs: ObsStale, reason: fmt.Sprintf("cpus %d -> %d", vm.CPUs, pool.CPUs)}
+		case observedNetwork(vm) != desiredNetwork(pool):
+			return condition{obs: ObsStale, reason: "network policy changed: " + observedNetwork(vm) + " -> " + desiredNetwork(pool)}
 		}
 	}
 	if vm.Power == PowerStopped {

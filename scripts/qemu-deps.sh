@@ -15,6 +15,7 @@ command -v dropbearkey >/dev/null 2>&1 || need+=(dropbear-bin)
 command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
 command -v cpio >/dev/null 2>&1 || need+=(cpio)
 command -v mke2fs >/dev/null 2>&1 || need+=(e2fsprogs)
+command -v debugfs >/dev/null 2>&1 || need+=(e2fsprogs)
 command -v depmod >/dev/null 2>&1 || need+=(kmod)
 
 sudo=""

@@ -184,6 +184,7 @@ func (d *decoder) pool(n *node) *Pool {
 	p.Rollout.MaxUnavailable, a = d.integer(n.child("rollout"), "max_unavailable", 1)
 	d.bounded(a, p.Rollout.MaxUnavailable, 1, 200, "Invalid max_unavailable", "; at least one worker must be replaceable at a time")
 	p.SSH = d.poolSSH(n.child("ssh"))
+	p.Network = d.network(n.child("network"), p.Provider)
 	return p
 }
 

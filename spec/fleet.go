@@ -150,6 +150,7 @@ type Pool struct {
 	Rollout   Rollout
 	Rollback  string // default "ready-snapshot"
 	SSH       PoolSSH
+	Network   Network // what its builds may reach; see network.go
 	// DeclRange is the `pool "name"` header; BoxRange is the value of the box attribute.
 	DeclRange, BoxRange hcl.Range
 }

@@ -47,6 +47,7 @@ func defaultPool(name string) *Pool {
 		Queues: []string{name}, Rollback: "ready-snapshot",
 		Job:     Job{Timeout: 50 * time.Minute, LogSilence: 10 * time.Minute, MaxLog: 4 << 20},
 		Rollout: Rollout{MaxUnavailable: 1},
+		Network: Network{Egress: EgressIsolated},
 	}
 }
 
@@ -121,6 +122,10 @@ pool "ruby-1" {
     max_log     = "1GiB"
   }
   rollout { max_unavailable = 3 }
+  network {
+    egress        = "none"
+    host_services = ["127.0.0.1:3142"]
+  }
 }
 `,
 		want: func() *Fleet {
@@ -148,6 +153,7 @@ pool "ruby-1" {
 						Timeout: 90 * time.Minute, SudoPath: "/usr/bin/sudo", ChefSoloPath: "/opt/chef/bin/chef-solo",
 					},
 					Job:     Job{Timeout: 2 * time.Hour, LogSilence: 90 * time.Second, MaxLog: 1 << 30},
+					Network: Network{Egress: EgressNone, HostServices: []string{"127.0.0.1:3142"}},
 					Rollout: Rollout{MaxUnavailable: 3},
 				}},
 				Files: []string{name},

@@ -47,6 +47,8 @@ var reloadClasses = map[string]ReloadClass{
 	"Reconcile.Resync":               ReloadLive, // the loop's ticker is reset
 	"Metrics.Listen":                 ReloadLive, // rebound; a bind failure rejects the edit
 	"Web.Listen":                     ReloadLive, // rebound; a bind failure rejects the edit
+	"Web.AuthFile":                   ReloadLive, // the dashboard is rebuilt with the new token
+	"Web.ReadOnly":                   ReloadLive, // the dashboard is rebuilt
 	"Boxes":                          ReloadReplace,
 	"Pools":                          ReloadReplace,
 	"Files":                          ReloadLive, // which files were read: informational only

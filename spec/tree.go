@@ -48,6 +48,7 @@ var (
 			"job":       {schema: jobSchema},
 			"rollout":   {schema: rolloutSchema},
 			"ssh":       {schema: poolSSHSchema},
+			"network":   {schema: networkSchema},
 		},
 	}
 	rootSchema = &blockSchema{blocks: map[string]*nestedBlock{
@@ -57,7 +58,7 @@ var (
 		"queue":      {schema: &blockSchema{attrs: []string{"redis", "namespace", "max_attempts", "host_lease", "heartbeat", "username", "password_file", "password_env"}}},
 		"reconcile":  {schema: &blockSchema{attrs: []string{"resync"}}},
 		"metrics":    {schema: &blockSchema{attrs: []string{"listen"}}},
-		"web":        {schema: &blockSchema{attrs: []string{"listen"}}},
+		"web":        {schema: &blockSchema{attrs: []string{"listen", "auth_file", "read_only"}}},
 		"box":        {labels: []string{"name"}, multi: true, schema: boxSchema},
 		"pool":       {labels: []string{"name"}, multi: true, schema: poolSchema},
 		"report":     {labels: []string{"kind"}, repeat: true, schema: reportSchema},

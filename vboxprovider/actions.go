@@ -149,7 +149,8 @@ func (p *Provider) CreateWorker(ctx context.Context, r reconcile.WorkerRequest) 
 		}
 	}()
 	facts := append(p.creating(reconcile.RoleWorker), kv{reconcile.KeyPool, r.Pool.Name}, kv{reconcile.KeyGolden, r.Pool.Hash},
-		kv{reconcile.KeyImage, ""}, kv{reconcile.KeyHostKey, ""}, kv{keyUser, golden.SSHUser(r.Box)})
+		kv{reconcile.KeyImage, ""}, kv{reconcile.KeyHostKey, ""}, kv{keyUser, golden.SSHUser(r.Box)},
+		kv{reconcile.KeyNetwork, r.Pool.Network})
 	if err := p.setFacts(ctx, ref.UUID, facts...); err != nil {
 		return mark(fmt.Errorf("create worker %s: %w", r.Name, err))
 	}

@@ -198,6 +198,7 @@ func (p *Provider) toVM(info *vbox.VMInfo) (reconcile.VM, bool) {
 		Image: x[reconcile.KeyGolden], Box: x[reconcile.KeyBox], Version: x[reconcile.KeyVersion],
 		Created: reconcile.ParseTime(x[reconcile.KeyCreated]), Power: power(info.State),
 		Memory: info.Memory, CPUs: info.CPUs, Rejected: x[reconcile.KeyRejected],
+		Network: x[reconcile.KeyNetwork],
 	}
 	if s := x[reconcile.KeyImage]; s != "" {
 		var img reconcile.Image

@@ -2,17 +2,24 @@ package web
 
 import (
 	"context"
+	"encoding/base64"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/fleet-agent/fleet/queue"
+	"github.com/redis/go-redis/v9"
 )
 
 // chromium starts a headless Debian chromium with a fresh profile, or skips
@@ -50,17 +57,123 @@ func chromium(t *testing.T) context.Context {
 	return ctx
 }
 
-// TestE2EWebDashboardInABrowser proves in a real chromium that a running
-// job's log appears live with its colours and the view follows the end,
-// that Retry on the Failed page moves the job back to its queue, and that a
-// finished job's page renders with JavaScript off.
+// browserTrouble records every JavaScript dialog, uncaught exception and
+// console error of the page: markup smuggled into a log or payload must run
+// nothing.
+type browserTrouble struct {
+	mu   sync.Mutex
+	seen []string
+	wg   sync.WaitGroup // the goroutines that dismiss dialogs
+}
+
+// cdpDo runs one DevTools command as a chromedp action.
+func cdpDo[P any](c cdp.Command[P, cdp.Empty], params P) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		_, err := cdp.Call(ctx, tg, c, params)
+		return chromedp.Void{}, err
+	}
+}
+
+func (b *browserTrouble) listen(t *testing.T, ctx context.Context) {
+	err := chromedp.Listen(ctx, func(ev any) {
+		var what string
+		switch e := ev.(type) {
+		case *page.EventJavascriptDialogOpening:
+			what = "dialog: " + e.Message
+			// A dialog blocks the page: dismiss it, outside the event loop.
+			b.wg.Add(1)
+			go func() {
+				defer b.wg.Done()
+				_ = chromedp.Do(ctx, cdpDo(page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false}))
+			}()
+		case *runtime.EventExceptionThrown:
+			what = "exception: " + e.ExceptionDetails.Text
+		case *runtime.EventConsoleAPICalled:
+			if e.Type == runtime.ConsoleAPICalledTypeError {
+				what = "console error"
+			}
+		}
+		if what != "" {
+			b.mu.Lock()
+			b.seen = append(b.seen, what)
+			b.mu.Unlock()
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.wg.Wait)
+}
+
+func (b *browserTrouble) check(t *testing.T, where string) {
+	t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.seen) > 0 {
+		t.Errorf("%s: the page ran script or failed: %q", where, b.seen)
+	}
+}
+
+// screenshots saves full-page PNGs where a person can look at them after the
+// run: $TMPDIR/fleet-web-screenshots-*/ (the path is logged).
+type screenshots struct{ dir string }
+
+func newScreenshots(t *testing.T) *screenshots {
+	dir, err := os.MkdirTemp("", "fleet-web-screenshots-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshots of each page: %s", dir)
+	return &screenshots{dir}
+}
+
+func (s *screenshots) take(ctx context.Context, t *testing.T, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // 100: PNG
+	if err != nil {
+		t.Errorf("screenshot %s: %v", name, err)
+		return
+	}
+	if err := os.WriteFile(filepath.Join(s.dir, name+".png"), png, 0o644); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestE2EWebDashboardInABrowser proves in a real chromium that the Fleet,
+// Queues and Failed pages render what Redis holds, that a running job's log
+// appears live with its colours and the view follows the end, that Retry on
+// the Failed page (with the dashboard's token) moves the job back to its
+// queue, that a log with HTML and a payload with <script> render as text and
+// run nothing, and that a finished job's page renders with JavaScript off.
+// It saves a screenshot of each page.
 func TestE2EWebDashboardInABrowser(t *testing.T) {
 	ctx := chromium(t)
 	_, rdb, hs := newTest(t)
 	rctx := context.Background()
+	trouble := &browserTrouble{}
+	trouble.listen(t, ctx)
+	shots := newScreenshots(t)
+
+	// Fleet and Queues pages from what agents and Resque clients wrote.
+	rdb.ZAdd(rctx, "resque:fleet:leases", redis.Z{Member: "build-a", Score: float64(testNow.Add(20 * time.Second).UnixMilli())})
+	publish(t, rdb, HostState{Host: "build-a", At: testNow, VMs: []VMState{
+		{Name: "ruby-1", Pool: "ruby", Role: "worker", State: "running", Job: &JobRef{ID: "live1", Queue: "builds", Attempt: 1, Since: testNow.Add(-time.Minute)}},
+		{Name: "ruby-2", Pool: "ruby", Role: "worker", State: "ready"},
+	}})
+	rdb.SAdd(rctx, "resque:queues", "builds")
+	rdb.RPush(rctx, "resque:queue:builds", `{"class":"Deploy","args":["<img src=x onerror=alert(1)>"]}`)
+	if err := chromedp.Do(ctx, chromedp.Navigate(hs.URL+"/"), chromedp.WaitVisible(`section#host-build-a table.vms`)); err != nil {
+		t.Fatalf("fleet page: %v", err)
+	}
+	shots.take(ctx, t, "fleet")
+	if err := chromedp.Do(ctx, chromedp.Navigate(hs.URL+"/queues"), chromedp.WaitVisible(`table.queues`)); err != nil {
+		t.Fatalf("queues page: %v", err)
+	}
+	shots.take(ctx, t, "queues")
+	rdb.Del(rctx, "resque:queue:builds")
 
 	// A running job: the log so far, then more lines as the browser watches.
-	q := seedJob(t, rdb, "live1", queue.StateStarted, "\x1b[32mcloning\x1b[0m\n")
+	q := seedJob(t, rdb, "live1", queue.StateStarted, "\x1b[32mcloning\x1b[0m\n<script>alert('log')</script><img src=x onerror=alert(2)>\n")
 	if err := chromedp.Do(ctx, chromedp.Navigate(hs.URL+"/jobs/live1"),
 		chromedp.WaitVisible(`#log span.a32`)); err != nil {
 		t.Fatalf("job page: %v", err)
@@ -82,6 +195,11 @@ func TestE2EWebDashboardInABrowser(t *testing.T) {
 	if err != nil || n != 300 {
 		t.Fatalf("log shows %d of 300 followed lines (%v): replayed or lost output", n, err)
 	}
+	shots.take(ctx, t, "job-live")
+	if txt, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("log").textContent`)); err != nil ||
+		!strings.Contains(txt, "<script>alert('log')</script>") {
+		t.Errorf("the log's markup is not shown as text: %q, %v", txt, err)
+	}
 	rdb.HSet(rctx, "resque:fleet:job:live1", "state", "failed")
 	rdb.Publish(rctx, "resque:fleet:job:live1:events", "end failed")
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.getElementById("state").textContent === "failed"`,
@@ -91,8 +209,24 @@ func TestE2EWebDashboardInABrowser(t *testing.T) {
 
 	// Retry on the Failed page puts the payload back on its queue.
 	rdb.RPush(rctx, "resque:failed", `{"failed_at":"2027/01/15 08:01:00 UTC","payload":`+secretPayload+`,"exception":"Fleet::Errored","error":"vm lost","worker":"build-a:7:builds","queue":"builds"}`)
+	// Without the dashboard's token the browser is refused; with it, Retry works.
 	if err := chromedp.Do(ctx, chromedp.Navigate(hs.URL+"/failed"),
-		chromedp.Click(`form[action="/failed/0/retry"] button`), chromedp.WaitVisible(`.retried`)); err != nil {
+		chromedp.Click(`form[action="/failed/0/retry"] button`), chromedp.WaitVisible(`body`)); err != nil {
+		t.Fatalf("retry without the token: %v", err)
+	}
+	if n, _ := rdb.LLen(rctx, "resque:queue:builds").Result(); n != 0 {
+		t.Fatalf("Retry without the dashboard's token requeued the job")
+	}
+	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte("ops:"+testToken))
+	if err := chromedp.Do(ctx, cdpDo(network.Enable, network.EnableParams{}),
+		cdpDo(network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: network.Headers{"Authorization": auth}})); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(hs.URL+"/failed"), chromedp.WaitVisible(`table.failed`)); err != nil {
+		t.Fatalf("failed page: %v", err)
+	}
+	shots.take(ctx, t, "failed")
+	if err := chromedp.Do(ctx, chromedp.Click(`form[action="/failed/0/retry"] button`), chromedp.WaitVisible(`.retried`)); err != nil {
 		t.Fatalf("retry: %v", err)
 	}
 	if got, _ := rdb.LRange(rctx, "resque:queue:builds", 0, -1).Result(); len(got) != 1 || got[0] != secretPayload {
@@ -104,6 +238,7 @@ func TestE2EWebDashboardInABrowser(t *testing.T) {
 		_, err := cdp.Call(ctx, tg, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
 		return chromedp.Void{}, err
 	}
+	trouble.check(t, "pages with JavaScript on")
 	seedJob(t, rdb, "done1", queue.StatePassed, "\x1b[36mall green\x1b[0m\n")
 	if err := chromedp.Do(ctx, noJS, chromedp.Navigate(hs.URL+"/jobs/done1")); err != nil {
 		t.Fatalf("job page with JavaScript off: %v", err)
@@ -112,4 +247,6 @@ func TestE2EWebDashboardInABrowser(t *testing.T) {
 	if err != nil || text != "all green" {
 		t.Fatalf("job page with JavaScript off: log %q, %v", text, err)
 	}
+	shots.take(ctx, t, "job-finished-nojs")
+	trouble.check(t, "all pages")
 }

@@ -29,6 +29,7 @@ type JobView struct {
 	Log      template.HTML
 	Duration time.Duration
 	Live     bool
+	HasHost  bool // the nav links the Host page
 }
 
 func (s *Server) jobPage(w http.ResponseWriter, r *http.Request) {
@@ -50,7 +51,7 @@ func (s *Server) jobPage(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadGateway)
 		return
 	}
-	v := JobView{Status: st, Log: template.HTML(buf.String()), Live: !st.State.Terminal()}
+	v := JobView{Status: st, Log: template.HTML(buf.String()), Live: !st.State.Terminal(), HasHost: s.opts.Host != nil}
 	if !st.StartedAt.IsZero() {
 		end := st.FinishedAt
 		if end.IsZero() {

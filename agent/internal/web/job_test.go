@@ -188,7 +188,7 @@ func BenchmarkJobPageFinishedMegabyteLog(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	s, _ := New(rdb, "resque")
+	s, _ := New(rdb, "resque", Options{})
 	h := s.Handler()
 	for b.Loop() {
 		w := httptest.NewRecorder()
