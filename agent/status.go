@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fleet-agent/fleet/control"
+	"github.com/fleet-agent/fleet/reconcile"
 )
 
 func init() { commands = append(commands, newStatusCmd) }
@@ -103,6 +104,9 @@ func renderStatus(w io.Writer, st *control.Status, now time.Time) error {
 	if st.Reconcile.LastError != "" {
 		rec += ", last error: " + st.Reconcile.LastError
 	}
+	for _, p := range st.PasswordPools {
+		ew.printf("Pool %s: %s\n", p, reconcile.PasswordsAllowed)
+	}
 	ew.printf("Reconcile: %s\n", rec)
 	for _, wt := range st.Reconcile.Waiting {
 		ew.printf("  waiting: %s\n", wt)
@@ -137,6 +141,18 @@ func renderStatus(w io.Writer, st *control.Status, now time.Time) error {
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	var rejected []control.VMStatus
+	for _, v := range st.VMs {
+		if v.Rejected != "" {
+			rejected = append(rejected, v)
+		}
+	}
+	if len(rejected) > 0 {
+		ew.printf("\nRejected golden images (not used; the next pass destroys and rebuilds them):\n")
+		for _, v := range rejected {
+			ew.printf("  %s (pool %s): %s\n", v.Name, dash(v.Pool), v.Rejected)
+		}
 	}
 	if len(st.Foreign) > 0 {
 		ew.printf("\nOther VMs on this host (not managed by this agent):\n")

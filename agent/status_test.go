@@ -81,6 +81,11 @@ func TestRenderStatus(t *testing.T) {
 			st.Reconcile.Waiting = []string{"replace_worker/ruby-1: busy with a job"}
 			st.VMs[2].Why = "handing over to reconcile"
 		}},
+		{"rejected golden image and a pool allowing ssh passwords", "status-hardening.golden", func(st *control.Status) {
+			st.VMs[1].State = "rejected"
+			st.VMs[1].Rejected = "golden image not hardened: check password login to root@127.0.0.1:2222: password login accepted"
+			st.PasswordPools = []string{"legacy"}
+		}},
 		{"edit pending a restart", "status-restart.golden", func(st *control.Status) {
 			st.Rejected = &control.RejectedEdit{At: t0.Add(57 * time.Minute), RestartNeeded: []string{"host.state_dir"},
 				Diagnostics: "Error: Restart needed\n\n  on /etc/fleet/fleet.hcl line 3:\n\nhost.state_dir changed, but it is read only when the agent starts; the running agent keeps its current fleet.hcl and has not applied this edit. Restart the agent to apply it, or undo the change.\n\n"}

@@ -133,6 +133,9 @@ type Status struct {
 	Failures  []ActionStatus `json:"failures,omitempty"`
 	// Replacing lists the replacement requests not yet done, as "TARGET (n VMs left)".
 	Replacing []string `json:"replacing,omitempty"`
+	// PasswordPools are the pools that opt out of the golden hardening (ssh.allow_password):
+	// their workers take the box's well-known password. Unsafe.
+	PasswordPools []string `json:"password_pools,omitempty"`
 }
 
 // Running counts the jobs running on the host.
@@ -190,6 +193,10 @@ type VMStatus struct {
 	State string `json:"state"`
 	// Image is the golden image hash the VM is (or was cloned) from, abbreviated.
 	Image string `json:"image,omitempty"`
+	// Rejected, on a golden image, says why it failed its check before the snapshot (the
+	// hardening or its verification from the host): it is not used, and the next pass
+	// destroys and rebuilds it.
+	Rejected string `json:"rejected,omitempty"`
 	// Worker is the Resque worker id serving this VM, empty when no worker runs on it.
 	Worker string `json:"worker,omitempty"`
 	// Serving is true while the worker may fetch; Why says why not when a worker exists.

@@ -30,7 +30,8 @@ func (d *Daemon) Status() control.Status {
 			Passes: d.passes, LastPass: d.lastPass, LastError: d.lastErr,
 			Waiting: slices.Clone(d.waiting),
 		},
-		Replacing: d.replacingLocked(),
+		Replacing:     d.replacingLocked(),
+		PasswordPools: reconcile.PasswordPools(d.desired),
 	}
 	if d.drain.Draining {
 		since := d.drain.Since
@@ -41,7 +42,7 @@ func (d *Daemon) Status() control.Status {
 		}
 	}
 	for _, v := range d.inv.VMs {
-		vs := control.VMStatus{Name: v.Name, Pool: v.Pool, Role: v.Role, Image: short(v.Image)}
+		vs := control.VMStatus{Name: v.Name, Pool: v.Pool, Role: v.Role, Image: short(v.Image), Rejected: v.Rejected}
 		w := d.workers[v.ID]
 		if why, bad := d.broken[v.ID]; bad {
 			v.Broken = true

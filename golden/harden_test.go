@@ -3,16 +3,22 @@ package golden
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/fleet-agent/fleet/guest"
 )
 
-// runHardening runs the hardening script with /etc under dir and passwd, usermod, sshd,
-// systemctl stubbed on PATH (they log their arguments to dir/calls), so no privileged host
+// runHardening runs the hardening script on the guest root dir (FLEET_GUEST_ROOT, as the
+// simulator does: no process is signalled or restarted) with passwd, usermod, sshd, systemctl
+// and dropbear stubbed on PATH (they log their arguments to dir/calls), so no privileged host
 // command runs.
 func runHardening(t *testing.T, dir string) string {
 	t.Helper()
@@ -20,7 +26,6 @@ func runHardening(t *testing.T, dir string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	script = strings.ReplaceAll(script, "/etc/", dir+"/etc/")
 	bin := filepath.Join(dir, "bin")
 	if err := os.MkdirAll(bin, 0o755); err != nil {
 		t.Fatal(err)
@@ -32,7 +37,7 @@ func runHardening(t *testing.T, dir string) string {
 		}
 	}
 	cmd := exec.Command("sh", "-c", script)
-	cmd.Env = append(os.Environ(), "PATH="+bin+":/usr/bin:/bin")
+	cmd.Env = append(os.Environ(), "PATH="+bin+":/usr/bin:/bin", "FLEET_GUEST_ROOT="+dir)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("hardening script: %v: %s", err, out)
 	}
@@ -57,7 +62,7 @@ func TestGoldenHardeningScriptSSHDConfig(t *testing.T) {
 			if err := os.MkdirAll(filepath.Dir(cfg), 0o755); err != nil {
 				t.Fatal(err)
 			}
-			config := strings.ReplaceAll(tc.config, "/etc/", dir+"/etc/")
+			config := tc.config
 			if err := os.WriteFile(cfg, []byte(config), 0o644); err != nil {
 				t.Fatal(err)
 			}
@@ -73,7 +78,7 @@ func TestGoldenHardeningScriptSSHDConfig(t *testing.T) {
 					t.Errorf("calls %q lack %q", calls, c)
 				}
 			}
-			dropIn, err := os.ReadFile(strings.Replace(sshdDropIn, "/etc/", dir+"/etc/", 1))
+			dropIn, err := os.ReadFile(filepath.Join(dir, sshdDropIn))
 			if tc.wantDropIn {
 				if err != nil || string(dropIn) != want {
 					t.Errorf("drop-in = %q, %v; want %q", dropIn, err, want)
@@ -154,7 +159,7 @@ func TestGoldenHardeningClearsEarlierDropIns(t *testing.T) {
 	if err := os.MkdirAll(d, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "etc/ssh/sshd_config"), []byte("Include "+d+"/*.conf\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "etc/ssh/sshd_config"), []byte("Include /etc/ssh/sshd_config.d/*.conf\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(d, "00-cloud.conf"), []byte("PasswordAuthentication yes\nX11Forwarding no\n"), 0o644); err != nil {
@@ -164,5 +169,126 @@ func TestGoldenHardeningClearsEarlierDropIns(t *testing.T) {
 	got, _ := os.ReadFile(filepath.Join(d, "00-cloud.conf"))
 	if string(got) != "X11Forwarding no\n" {
 		t.Errorf("00-cloud.conf = %q, want only its unrelated setting left", got)
+	}
+}
+
+// TestGoldenHardeningScriptDropbearInittab: a dropbear respawned by busybox init (the QEMU
+// test image) gets -s and -g on its inittab line and loses -B; other flags and lines stay, and
+// a second run changes nothing.
+func TestGoldenHardeningScriptDropbearInittab(t *testing.T) {
+	const keys = " -r /etc/dropbear/dropbear_ed25519_host_key"
+	cases := []struct{ name, line, want string }{
+		{"password logins on", "::respawn:/usr/sbin/dropbear -F -E -p 22" + keys,
+			"::respawn:/usr/sbin/dropbear -g -s -F -E -p 22" + keys},
+		{"blank passwords allowed", "::respawn:/usr/sbin/dropbear -B -F -B -p 22",
+			"::respawn:/usr/sbin/dropbear -g -s -F -p 22"},
+		{"already -s", "::respawn:/usr/sbin/dropbear -F -s -p 22",
+			"::respawn:/usr/sbin/dropbear -g -F -s -p 22"},
+		{"already hardened", "::respawn:/usr/sbin/dropbear -g -s -F",
+			"::respawn:/usr/sbin/dropbear -g -s -F"},
+		{"no arguments", "ttyS0::respawn:/sbin/dropbear",
+			"ttyS0::respawn:/sbin/dropbear -g -s"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			tab := filepath.Join(dir, "etc/inittab")
+			if err := os.MkdirAll(filepath.Dir(tab), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			body := "::sysinit:/etc/rc\n" + tc.line + "\n# ::respawn:/usr/sbin/dropbear -B\n::shutdown:/bin/umount -a -r\n"
+			if err := os.WriteFile(tab, []byte(body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			runHardening(t, dir)
+			first, _ := os.ReadFile(tab)
+			runHardening(t, dir)
+			second, _ := os.ReadFile(tab)
+			want := "::sysinit:/etc/rc\n" + tc.want + "\n# ::respawn:/usr/sbin/dropbear -B\n::shutdown:/bin/umount -a -r\n"
+			if string(first) != want {
+				t.Errorf("inittab =\n%s\nwant\n%s", first, want)
+			}
+			if string(second) != string(first) {
+				t.Errorf("second run changed inittab:\n%s", second)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "etc/default/dropbear")); err == nil {
+				t.Errorf("etc/default/dropbear written for a dropbear run from inittab")
+			}
+		})
+	}
+}
+
+// TestGoldenHardeningKeepsRemoteForwarding: the hardening never turns off the TCP forwarding
+// the agent's host_services tunnels use (dropbear -j/-k, OpenSSH AllowTcpForwarding or
+// DisableForwarding), in any of the files it writes.
+func TestGoldenHardeningKeepsRemoteForwarding(t *testing.T) {
+	script, err := HardeningScript("vagrant")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var code strings.Builder // the script without its comment lines
+	for _, l := range strings.Split(script, "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(l), "#") {
+			code.WriteString(l + "\n")
+		}
+	}
+	for _, bad := range []string{"AllowTcpForwarding", "DisableForwarding", " -j", " -k"} {
+		if strings.Contains(code.String(), bad) {
+			t.Errorf("hardening script contains %q", bad)
+		}
+	}
+	dir := t.TempDir()
+	for path, body := range map[string]string{
+		"etc/inittab":          "::respawn:/usr/sbin/dropbear -F -p 22\n",
+		"etc/default/dropbear": "DROPBEAR_EXTRA_ARGS=\"\"\n",
+	} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, path)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, path), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runHardening(t, dir)
+	tab, _ := os.ReadFile(filepath.Join(dir, "etc/inittab"))
+	if strings.Contains(string(tab), " -j") || strings.Contains(string(tab), " -k") {
+		t.Errorf("inittab %q turns forwarding off", tab)
+	}
+}
+
+// lostRunner prints out and then fails as a session cut by an SSH server restart does.
+type lostRunner struct {
+	out string
+	err error
+}
+
+func (r *lostRunner) Run(_ context.Context, _ string, stdout, _ io.Writer) error {
+	io.WriteString(stdout, r.out)
+	return r.err
+}
+
+// TestGoldenHardeningSurvivesSSHRestart: a session lost once the script said it restarts the
+// SSH server is the restart's doing (Verify from the host decides); lost before that, or a
+// plain failure after it, is a hardening failure.
+func TestGoldenHardeningSurvivesSSHRestart(t *testing.T) {
+	lost := fmt.Errorf("run on vm g: %w", &ssh.ExitMissingError{})
+	cases := []struct {
+		name    string
+		out     string
+		err     error
+		wantErr bool
+	}{
+		{"lost after the restart began", restartMark + "\n", lost, false},
+		{"connection lost after the restart began", restartMark + "\n", fmt.Errorf("x: %w", guest.ErrConnectionLost), false},
+		{"lost before the restart", "", lost, true},
+		{"failed after the restart began", restartMark + "\n", &ssh.ExitError{}, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := Harden(context.Background(), &lostRunner{out: tc.out, err: tc.err}, "vagrant")
+			if (err != nil) != tc.wantErr {
+				t.Errorf("Harden = %v, want error %v", err, tc.wantErr)
+			}
+		})
 	}
 }

@@ -140,10 +140,8 @@ func (p *Provider) BuildGolden(ctx context.Context, r reconcile.GoldenRequest) (
 	}
 	err = golden.Provision(ctx, c, r, p.key.PublicKey(), p.cfg.ProvisionLog)
 	if err == nil {
+		// Syncs the disk for the snapshot; c may be gone after it (the SSH server restarted).
 		err = golden.HardenAndVerify(ctx, c, r, net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), p.key)
-	}
-	if err == nil {
-		err = c.Run(ctx, "sync", nil, nil)
 	}
 	c.Close()
 	if errors.Is(err, golden.ErrNotHardened) {
@@ -185,6 +183,7 @@ func (p *Provider) CreateWorker(ctx context.Context, r reconcile.WorkerRequest) 
 		f.Backing, f.Format = filepath.Join(p.dir(r.Golden), diskFile), "qcow2"
 		f.Kernel, f.Initrd, f.Cmdline, f.GuestSSH = g.Kernel, g.Initrd, g.Cmdline, g.GuestSSH
 		f.User = g.User
+		f.Network, f.Egress = networkOf(r.Pool)
 	})
 	if err != nil {
 		return fmt.Errorf("create worker %s: %w", r.Name, err)
@@ -243,7 +242,7 @@ func (p *Provider) StartWorker(ctx context.Context, vm reconcile.VMRef) error {
 	if err != nil {
 		return fmt.Errorf("start worker %s: %w", vm.Name, err)
 	}
-	if alive(f.PID, f.Start) {
+	if f.running() {
 		return nil
 	}
 	if f, err = p.start(ctx, vm.Name, launch{loadvm: reconcile.SnapshotReady}); err != nil {

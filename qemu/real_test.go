@@ -62,9 +62,17 @@ type env struct {
 	desired reconcile.Desired
 	applier *reconcile.Applier
 	img     *imagebuild.Image
+	fleet   *spec.Fleet
 }
 
 func newEnv(t testing.TB, workers int) *env {
+	t.Helper()
+	return newEnvPool(t, workers, nil)
+}
+
+// newEnvPool is newEnv with the pool changed by mod (nil: as newEnv) before the desired state
+// is computed.
+func newEnvPool(t testing.TB, workers int, mod func(*spec.Pool)) *env {
 	t.Helper()
 	img := testImage(t)
 	state := t.TempDir()
@@ -92,8 +100,11 @@ func newEnv(t testing.TB, workers int) *env {
 	t.Cleanup(func() { p.Close() })
 	box := &spec.Box{Name: "tiny", Version: "1", URL: "file://" + boxFile, SSH: spec.BoxSSH{User: img.User, PrivateKey: img.PrivateKey, Port: 22}}
 	pool := &spec.Pool{Name: "q", Box: "tiny", Provider: spec.ProviderQEMU, VMs: workers, Memory: 256, CPUs: 1}
+	if mod != nil {
+		mod(pool)
+	}
 	fleet := &spec.Fleet{Host: spec.Host{Name: "test-host", StateDir: state}, Boxes: []*spec.Box{box}, Pools: []*spec.Pool{pool}}
-	e := &env{p: p, cache: &boxcache.Cache{Dir: filepath.Join(state, "boxes")}, desired: reconcile.NewDesired(fleet, nil), img: img}
+	e := &env{p: p, cache: &boxcache.Cache{Dir: filepath.Join(state, "boxes")}, desired: reconcile.NewDesired(fleet, nil), img: img, fleet: fleet}
 	e.applier = &reconcile.Applier{Provider: p, Boxes: e.cache, MaxParallel: 2, Retries: 1, RetryBase: 100 * time.Millisecond}
 	return e
 }

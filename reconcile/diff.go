@@ -88,9 +88,10 @@ func (b *differ) sortVMs() {
 }
 
 // orphan plans the removal of a box or golden VM that is not what its name promises: left in
-// phase creating, or carrying the facts of the VM it was cloned from.
+// phase creating, carrying the facts of the VM it was cloned from, or a golden rejected by its
+// check (whatever its phase).
 func (b *differ) orphan(v *VM, wantRole string, wantName string) bool {
-	if v.Role == wantRole && v.Phase == PhaseReady && v.Name == wantName {
+	if v.Role == wantRole && v.Phase == PhaseReady && v.Name == wantName && v.Rejected == "" {
 		return false
 	}
 	a := Action{Kind: KindDestroyOrphan, Target: v.Name, TargetID: v.ID, Pool: v.Pool, Reason: "creation interrupted"}
@@ -480,7 +481,7 @@ func (b *differ) finish() Plan {
 			cmp.Compare(x.ID, y.ID),
 		)
 	})
-	plan := Plan{Owner: b.d.Owner, Foreign: b.inv.Foreign, Actions: make([]Action, 0, len(b.acts))}
+	plan := Plan{Owner: b.d.Owner, Foreign: b.inv.Foreign, Warnings: poolWarnings(*b.d), Actions: make([]Action, 0, len(b.acts))}
 	for _, a := range b.acts {
 		slices.Sort(a.DependsOn)
 		a.DependsOn = slices.Compact(a.DependsOn)

@@ -83,6 +83,8 @@ type Plan struct {
 	Owner   string    `json:"owner"`
 	Actions []Action  `json:"actions"`
 	Foreign []Foreign `json:"-"`
+	// Warnings are notes on pools shown with every plan (a pool that allows SSH passwords).
+	Warnings []PoolWarning `json:"-"`
 }
 
 // Summary counts a plan's actions by symbol; waiting actions are counted apart.
@@ -135,6 +137,7 @@ type planJSON struct {
 	Owner         string        `json:"owner"`
 	Actions       []Action      `json:"actions"`
 	Foreign       []foreignJSON `json:"foreign"`
+	Warnings      []PoolWarning `json:"warnings,omitempty"`
 	Summary       Summary       `json:"summary"`
 }
 
@@ -144,10 +147,11 @@ type foreignJSON struct {
 	Owner string `json:"owner,omitempty"`
 }
 
-// MarshalJSON writes the documented shape: format_version, owner, actions, foreign, summary.
+// MarshalJSON writes the documented shape: format_version, owner, actions, foreign, warnings,
+// summary.
 func (p Plan) MarshalJSON() ([]byte, error) {
 	out := planJSON{FormatVersion: PlanFormatVersion, Owner: p.Owner, Actions: p.Actions, Summary: p.Summary(),
-		Foreign: []foreignJSON{}}
+		Foreign: []foreignJSON{}, Warnings: p.Warnings}
 	if out.Actions == nil {
 		out.Actions = []Action{}
 	}
@@ -167,7 +171,7 @@ func (p *Plan) UnmarshalJSON(b []byte) error {
 	if in.FormatVersion != PlanFormatVersion {
 		return fmt.Errorf("plan format_version %d: want %d", in.FormatVersion, PlanFormatVersion)
 	}
-	*p = Plan{Owner: in.Owner, Actions: in.Actions}
+	*p = Plan{Owner: in.Owner, Actions: in.Actions, Warnings: in.Warnings}
 	for _, f := range in.Foreign {
 		p.Foreign = append(p.Foreign, Foreign(f))
 	}

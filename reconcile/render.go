@@ -39,6 +39,7 @@ func Render(w io.Writer, p Plan, o RenderOptions) error {
 	if p.Empty() {
 		fmt.Fprintf(&b, "%s The VMs of %s match the fleet.\n", paint(ansiBold, "No changes."), p.Owner)
 		writeForeign(&b, p)
+		writeWarnings(&b, p, paint)
 		_, err := io.WriteString(w, b.String())
 		return err
 	}
@@ -63,6 +64,7 @@ func Render(w io.Writer, p Plan, o RenderOptions) error {
 	}
 	b.WriteString(".\n")
 	writeForeign(&b, p)
+	writeWarnings(&b, p, paint)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -90,5 +92,12 @@ func markColor(k Kind) string {
 		return ansiCyan
 	default:
 		return ansiRed
+	}
+}
+
+// writeWarnings prints the plan's pool warnings, one line each.
+func writeWarnings(b *strings.Builder, p Plan, paint func(code, s string) string) {
+	for _, w := range p.Warnings {
+		fmt.Fprintf(b, "%s pool %s: %s\n", paint(ansiYellow, "Warning:"), w.Pool, w.Warning)
 	}
 }

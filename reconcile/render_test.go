@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/fleet-agent/fleet/spec"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden with the current output")
@@ -25,6 +27,10 @@ func renderCases() []struct {
 	rubyBox := poolSpec("ruby", 3, "2.1.0", provision("git"))
 	withForeign := inventory(convergedVMs("2.0.0", ruby)...)
 	withForeign.Foreign = []Foreign{{Name: "ruby-1", ID: "f00"}, {Name: "dev-box", ID: "f01", Owner: "build-02"}}
+	legacy := poolSpec("legacy", 1, "2.0.0", nil)
+	legacy.Spec = &spec.Pool{Name: "legacy", SSH: spec.PoolSSH{AllowPassword: true}}
+	rejected := goldenVM(ruby1)
+	rejected.Snapshots, rejected.Rejected = nil, "golden image not hardened: check password login to root@127.0.0.1:2222: password login accepted"
 	return []struct {
 		name string
 		plan Plan
@@ -36,6 +42,11 @@ func renderCases() []struct {
 		{"box_changed", Diff(desiredOf("2.1.0", rubyBox), inventory(convergedVMs("2.0.0", ruby)...))},
 		{"scale_down_and_repair", Diff(desiredOf("2.0.0", ruby1), inventory(boxVM("2.0.0"), goldenVM(ruby),
 			workerVM(ruby, 1, func(v *VM) { v.Power = PowerAborted }), workerVM(ruby, 2), workerVM(ruby, 3, func(v *VM) { v.Power = PowerStopped })))},
+		// A golden that failed its hardening check is rebuilt with the reason; a pool allowing
+		// SSH passwords is flagged unsafe in every plan, changes or not.
+		{"rejected_golden_and_password_pool", Diff(desiredOf("2.0.0", ruby1, legacy), inventory(boxVM("2.0.0"), rejected,
+			goldenVM(legacy), workerVM(legacy, 1)))},
+		{"password_pool_no_changes", Diff(desiredOf("2.0.0", legacy), inventory(convergedVMs("2.0.0", legacy)...))},
 	}
 }
 

@@ -1,8 +1,9 @@
 // Package imagebuild makes the tiny Linux guest the QEMU provider's tests boot (see
 // ../shared/QEMU-SPIKE.md): a Debian cloud kernel fetched with `apt-get download`, a rootfs of
 // busybox-static and dropbear with the libraries ldd lists, the virtio modules the kernel
-// needs, and three boot scripts. The same tree becomes the initramfs and an ext4 disk turned
-// into base.qcow2, so `root=/dev/vda` boots from the disk and rollback tests see real files.
+// needs, three boot scripts, and the users of a Vagrant base box (root and vagrant, both with
+// the password "vagrant", which dropbear accepts until the golden hardening turns it off).
+// The same tree becomes the initramfs and an ext4 disk turned into base.qcow2, so `root=/dev/vda` boots from the disk and rollback tests see real files.
 //
 // Builds are cached under a key covering every input (the kernel package's bytes, busybox,
 // dropbear and its libraries, the scripts, extra files, qemu-img's version and this
@@ -32,13 +33,21 @@ import (
 )
 
 // format is hashed into every cache key; bump it when the image layout changes.
-const format = 5
+const format = 6
 
 // Cmdline is the kernel command line that boots the image from its disk.
 const Cmdline = "console=ttyS0 quiet root=/dev/vda"
 
 // Tools lists the host programs Build runs; scripts/qemu-deps.sh installs them.
-var Tools = []string{"apt-get", "apt-cache", "dpkg-deb", "depmod", "modprobe", "cpio", "gzip", "mke2fs", "qemu-img", "dropbearkey"}
+var Tools = []string{"apt-get", "apt-cache", "dpkg-deb", "depmod", "modprobe", "cpio", "gzip", "mke2fs", "debugfs", "qemu-img", "dropbearkey"}
+
+// Password is the password of root and VagrantUser in the image, as Vagrant's base-box guide
+// asks of every box; dropbear takes it until the golden hardening turns passwords off.
+const Password = "vagrant"
+
+// VagrantUser is the image's unprivileged user, a Vagrant base box's build user (it has
+// Password; the agent logs in as root with the image's key).
+const VagrantUser = "vagrant"
 
 // File is an extra file put into the guest.
 type File struct {
@@ -77,6 +86,8 @@ type Image struct {
 	PrivateKey string
 	// User is the SSH user, "root".
 	User string
+	// Password is what root and VagrantUser log in with before hardening (Password).
+	Password string
 	// KernelRelease is the kernel's `uname -r`.
 	KernelRelease string
 }
@@ -255,7 +266,7 @@ func collectInputs(ctx context.Context, opts Options, deb string) (*inputs, erro
 		}
 		in.Extra[p] = fmt.Sprintf("%s %o", h, f.Mode)
 	}
-	sum := sha256.Sum256([]byte(initScript + inittab + rcScript + sudoScript + gitScript + Cmdline))
+	sum := sha256.Sum256([]byte(initScript + inittab + rcScript + sudoScript + gitScript + Cmdline + VagrantUser + ":" + Password))
 	in.Scripts = hex.EncodeToString(sum[:])
 	v, err := exec.CommandContext(ctx, "qemu-img", "--version").Output()
 	if err != nil {

@@ -1,5 +1,6 @@
 // The rootfs tree and the images made from it: busybox with a link per applet, dropbear with
-// its libraries, the virtio modules, the boot scripts, root's SSH key, then the gzip cpio
+// its libraries, the virtio modules, the boot scripts, root's SSH key, the users of a Vagrant
+// base box (root and vagrant, password "vagrant"), then the gzip cpio
 // initramfs and the ext4 disk converted to qcow2.
 
 package imagebuild
@@ -38,8 +39,11 @@ fi
 exec /sbin/init
 `
 
+// inittab respawns dropbear the way a Vagrant base box runs its SSH server before hardening:
+// password logins allowed (no -s), root's included (no -g), so the golden hardening has
+// something to turn off (golden.HardeningScript edits this line and restarts dropbear).
 const inittab = `::sysinit:/etc/rc
-::respawn:/usr/sbin/dropbear -F -E -s -p 22 -r /etc/dropbear/dropbear_ed25519_host_key -r /etc/dropbear/dropbear_ecdsa_host_key -r /etc/dropbear/dropbear_rsa_host_key
+::respawn:/usr/sbin/dropbear -F -E -p 22 -r /etc/dropbear/dropbear_ed25519_host_key -r /etc/dropbear/dropbear_ecdsa_host_key -r /etc/dropbear/dropbear_rsa_host_key
 ::shutdown:/bin/umount -a -r
 `
 
@@ -127,6 +131,13 @@ func build(ctx context.Context, opts Options, in *inputs, tmp string) (*Image, e
 			return nil, err
 		}
 	}
+	shadow, err := shadowFile(ctx, in.busyboxBin)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Join(root, "home", VagrantUser), 0o755); err != nil {
+		return nil, err
+	}
 	files := []struct {
 		path, body string
 		mode       os.FileMode
@@ -135,8 +146,9 @@ func build(ctx context.Context, opts Options, in *inputs, tmp string) (*Image, e
 		{"etc/inittab", inittab, 0o644},
 		{"etc/rc", rcScript, 0o755},
 		{"etc/modules.load", strings.Join(names, "\n") + "\n", 0o644},
-		{"etc/passwd", "root:x:0:0:root:/root:/bin/sh\n", 0o644},
-		{"etc/group", "root:x:0:\n", 0o644},
+		{"etc/passwd", "root:x:0:0:root:/root:/bin/sh\n" + VagrantUser + ":x:1000:1000:vagrant:/home/" + VagrantUser + ":/bin/sh\n", 0o644},
+		{"etc/group", "root:x:0:\n" + VagrantUser + ":x:1000:\n", 0o644},
+		{"etc/shadow", shadow, 0o600},
 		{"etc/shells", "/bin/sh\n", 0o644},
 		{"etc/hostname", "fleet-guest\n", 0o644},
 		{"usr/bin/sudo", sudoScript, 0o755},
@@ -171,13 +183,39 @@ func build(ctx context.Context, opts Options, in *inputs, tmp string) (*Image, e
 	if err := run(ctx, "", "mke2fs", "-q", "-t", "ext4", "-L", "root", "-E", "root_owner=0:0", "-d", root, raw, "64M"); err != nil {
 		return nil, err
 	}
+	// The tree is the building user's; only the vagrant user's home changes owner on the disk.
+	for _, field := range []string{"uid", "gid"} {
+		if err := run(ctx, "", "debugfs", "-w", "-R", "set_inode_field /home/"+VagrantUser+" "+field+" 1000", raw); err != nil {
+			return nil, err
+		}
+	}
 	if err := run(ctx, "", "qemu-img", "convert", "-f", "raw", "-O", "qcow2", raw, filepath.Join(out, DiskFile)); err != nil {
 		return nil, err
 	}
 	if err := copyFile(k.Vmlinuz, filepath.Join(out, KernelFile), 0o644); err != nil {
 		return nil, err
 	}
-	return &Image{Cmdline: Cmdline, User: "root", KernelRelease: k.Release}, nil
+	return &Image{Cmdline: Cmdline, User: "root", Password: Password, KernelRelease: k.Release}, nil
+}
+
+// shadowFile returns the guest's /etc/shadow: root and VagrantUser with Password, hashed
+// (SHA-512 crypt, a fresh salt per build) by busybox's mkpasswd, the busybox the image is
+// built from.
+func shadowFile(ctx context.Context, busybox string) (string, error) {
+	var b strings.Builder
+	for _, u := range []string{"root", VagrantUser} {
+		out, err := exec.CommandContext(ctx, busybox, "mkpasswd", "-m", "sha512", Password).Output()
+		if err != nil {
+			return "", fmt.Errorf("busybox mkpasswd: %w", err)
+		}
+		hash := strings.TrimSpace(string(out))
+		if !strings.HasPrefix(hash, "$6$") || strings.ContainsAny(hash, ":\n") {
+			return "", fmt.Errorf("busybox mkpasswd: unexpected output %q", hash)
+		}
+		// name:hash:lastchange:min:max:warn:inactive:expire:
+		fmt.Fprintf(&b, "%s:%s:19000:0:99999:7:::\n", u, hash)
+	}
+	return b.String(), nil
 }
 
 // installBusybox copies busybox to /bin/busybox and links every applet to it.
