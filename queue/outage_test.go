@@ -74,6 +74,27 @@ func (e *outageEnv) own(t *testing.T, cfg Config, hk *counter) *Client {
 	return c
 }
 
+// endWhileDown has a slot of c fetch job id, then kills Redis, finishes the job with r (it
+// goes to the outbox) and restarts Redis. It returns the slot.
+func (e *outageEnv) endWhileDown(t *testing.T, c *Client, id string, r Result) *Slot {
+	t.Helper()
+	s := e.slot(t, c, "0", "builds")
+	e.submit(t, c, "builds", id)
+	j, err := s.Fetch(fetchCtx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv.Kill()
+	if err := s.Finish(fetchCtx(t), j, r); err != nil {
+		t.Fatalf("finish while Redis is down: %v", err)
+	}
+	if c.Pending() != 1 {
+		t.Fatalf("%d outbox entries after finishing while Redis is down, want 1", c.Pending())
+	}
+	e.srv.Restart()
+	return s
+}
+
 // run runs c.Run until the test ends.
 func run(t *testing.T, c *Client) {
 	t.Helper()
@@ -251,17 +272,7 @@ func TestOutboxIsDeliveredByTheNextAgentBeforeItsReaperRuns(t *testing.T) {
 	e := newOutageEnv(t)
 	ctx := fetchCtx(t)
 	gone := e.own(t, Config{PID: deadPID(t)}, nil)
-	s := e.slot(t, gone, "0", "builds")
-	e.submit(t, gone, "builds", "outlives")
-	j, err := s.Fetch(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.srv.Kill()
-	if err := s.Finish(ctx, j, Result{State: StateFailed, ExitCode: 3}); err != nil {
-		t.Fatal(err)
-	}
-	e.srv.Restart()
+	s := e.endWhileDown(t, gone, "outlives", Result{State: StateFailed, ExitCode: 3})
 
 	next := e.own(t, Config{}, nil)
 	if next.Pending() != 1 {
@@ -292,17 +303,7 @@ func TestOutboxResultOfAJobAnotherHostTookOverIsDiscarded(t *testing.T) {
 	e := newOutageEnv(t)
 	ctx := fetchCtx(t)
 	cut := e.own(t, Config{Host: "cut-01"}, nil)
-	s := e.slot(t, cut, "0", "builds")
-	e.submit(t, cut, "builds", "taken-over")
-	j, err := s.Fetch(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.srv.Kill()
-	if err := s.Finish(ctx, j, Result{State: StatePassed}); err != nil {
-		t.Fatal(err)
-	}
-	e.srv.Restart()
+	e.endWhileDown(t, cut, "taken-over", Result{State: StatePassed})
 	e.endLease(t, "cut-01")
 	other := e.own(t, Config{Host: "live-01", OutboxDir: filepath.Join(t.TempDir(), "other")}, nil)
 	rep, err := other.Recover(ctx)
