@@ -210,7 +210,7 @@ func (s *sandboxes) New(vm reconcile.VM, pool *spec.Pool, jobs sandbox.Queue, sl
 	}
 	sb, err := sandbox.New(sandbox.Config{
 		VM: svm, Queue: jobs, Slot: slot, Guest: guest.Config{User: user, Signers: s.signers},
-		Job: pool.Job, Rollback: pool.Rollback, StateDir: f.Host.StateDir,
+		Job: pool.Job, HostServices: pool.Network.HostServices, Rollback: pool.Rollback, StateDir: f.Host.StateDir,
 		LogOutput: s.logOutput(),
 	}, s.log.With("vm", vm.Name))
 	if err != nil {
