@@ -6,7 +6,10 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"log/slog"
+	"net/url"
 	"path/filepath"
 	"time"
 
@@ -15,8 +18,17 @@ import (
 )
 
 // outboxDir is queue.Config.OutboxDir: results of jobs that ended while Redis was unreachable
-// wait there, across restarts of the agent, until they are delivered.
-func outboxDir(f *spec.Fleet) string { return filepath.Join(f.Host.StateDir, "outbox") }
+// wait there, across restarts of the agent, until they are delivered. Each queue (Redis server,
+// database and namespace; credentials left out) has its own folder, so that a result kept for
+// one Redis is never delivered into another after a queue edit (live or across a restart).
+func outboxDir(f *spec.Fleet) string {
+	target := f.Queue.Redis
+	if u, err := url.Parse(f.Queue.Redis); err == nil {
+		target = u.Host + u.Path
+	}
+	sum := sha256.Sum256([]byte(target + "\x00" + f.Queue.Namespace))
+	return filepath.Join(f.Host.StateDir, "outbox", hex.EncodeToString(sum[:8]))
+}
 
 // releaseLease removes this host's lease; a failure is only logged (the lease then ends by
 // itself).
