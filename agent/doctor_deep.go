@@ -74,17 +74,17 @@ var deepStepNames = []string{
 
 // deepRun is one VirtualBox deep check.
 type deepRun struct {
-	d        *vbox.Driver
-	f        *spec.Fleet
-	o        *deepOpts
-	w        io.Writer
-	owner    string
-	dir      string // state_dir/doctor-deep
-	boxName  string
-	clone    string
-	ovf      string
-	port     int
-	client   *guest.Client
+	d       *vbox.Driver
+	f       *spec.Fleet
+	o       *deepOpts
+	w       io.Writer
+	owner   string
+	dir     string // state_dir/doctor-deep
+	boxName string
+	clone   string
+	ovf     string
+	port    int
+	client  *guest.Client
 	*deepSteps
 }
 
