@@ -1,7 +1,7 @@
 // This file is reliable fetch: a payload moves atomically from the head of
 // queue:<name> into the slot's processing list, queues tried in order. The
-// hot loop is Slot.Fetch: one script call (pause check + ordered LMOVE), then
-// one BLMOVE with a short block on the first queue.
+// move itself is the host fetcher's (hostfetch.go): Slot.Fetch waits for it,
+// then records the job (attempts, fence, working-on record).
 
 package queue
 
@@ -23,21 +23,6 @@ var ErrDraining = errors.New("queue: slot is draining")
 
 // ErrBusy is returned by Fetch while the slot still holds a job.
 var ErrBusy = errors.New("queue: slot already holds a job")
-
-// tryFetch checks the pause flags, then LMOVEs the head of the first
-// non-empty queue into its processing list. KEYS: pause-all-workers, host
-// pause, then queue/processing pairs. Returns {-1} when paused, {0} when all
-// queues are empty, {i, payload} for the i-th (1-based) queue.
-var tryFetch = redis.NewScript(`
-local all = redis.call('GET', KEYS[1])
-if all and string.lower(string.gsub(all, '^%s*(.-)%s*$', '%1')) == 'true' then return {-1} end
-if redis.call('EXISTS', KEYS[2]) == 1 then return {-1} end
-for i = 3, #KEYS, 2 do
-  local v = redis.call('LMOVE', KEYS[i], KEYS[i+1], 'LEFT', 'RIGHT')
-  if v then return {(i-1)/2, v} end
-end
-return {0}
-`)
 
 // Fetch blocks until a job is available on one of the slot's queues, the
 // slot is drained (ErrDraining), or ctx ends (ctx.Err()). A payload that
@@ -63,10 +48,9 @@ func (s *Slot) Fetch(ctx context.Context) (*Job, error) {
 			return nil, ErrDraining
 		}
 		var (
-			raw    []byte
-			qi     int
-			paused bool
-			err    error
+			raw []byte
+			qi  int
+			err error
 		)
 		if s.suspect.Load() {
 			raw, qi, err = s.orphan(ctx)
@@ -75,7 +59,7 @@ func (s *Slot) Fetch(ctx context.Context) (*Job, error) {
 			}
 		}
 		if err == nil && raw == nil {
-			raw, qi, paused, err = s.take(ctx)
+			raw, qi, err = s.take(ctx)
 		}
 		if err != nil {
 			if ctx.Err() != nil {
@@ -91,16 +75,21 @@ func (s *Slot) Fetch(ctx context.Context) (*Job, error) {
 			continue
 		}
 		tries = 0
-		if paused {
-			if err := s.waitPaused(ctx); err != nil {
-				return nil, err
-			}
-			continue
-		}
 		if raw == nil {
 			continue
 		}
 		q := s.queues[qi]
+		if err := ctx.Err(); err != nil {
+			// Canceled while the fetcher moved a job here: hand it back
+			// untouched, so that it does not wait for recovery.
+			uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			uerr := s.unmove(uctx, q, raw)
+			cancel()
+			if uerr != nil {
+				s.suspect.Store(true)
+			}
+			return nil, err
+		}
 		if s.isDraining() {
 			// Drain arrived while blocked: hand the job back untouched.
 			if err := s.unmove(ctx, q, raw); err != nil {
@@ -149,38 +138,22 @@ func (s *Slot) orphan(ctx context.Context) (raw []byte, qi int, err error) {
 	return nil, 0, nil
 }
 
-// take returns the next payload and the index of its queue, or nil after
-// the block time passes with nothing to do.
-func (s *Slot) take(ctx context.Context) (raw []byte, qi int, paused bool, err error) {
-	k := s.c.keys
-	ks := make([]string, 0, 2+2*len(s.queues))
-	ks = append(ks, k.pauseAll(), k.pauseHost(s.c.cfg.Host))
-	for _, q := range s.queues {
-		ks = append(ks, k.queue(q), k.processing(s.id, q))
+// take waits with the host fetcher for the next payload and returns it with
+// the index of its queue, or nil when the slot should look at ctx and its
+// drain flag again.
+func (s *Slot) take(ctx context.Context) (raw []byte, qi int, err error) {
+	s.mu.Lock()
+	leave := s.drained
+	s.mu.Unlock()
+	d := s.c.fetcher.wait(ctx, s, leave)
+	switch {
+	case errors.Is(d.err, errLeft):
+		return nil, 0, nil
+	case d.err != nil:
+		return nil, 0, fmt.Errorf("fetch %s: %w", s.id, d.err)
 	}
-	res, err := tryFetch.Run(ctx, s.c.rdb, ks).Slice()
-	if err != nil {
-		return nil, 0, false, fmt.Errorf("fetch %s: %w", s.id, err)
-	}
-	switch n, _ := res[0].(int64); {
-	case n < 0:
-		return nil, 0, true, nil
-	case n > 0:
-		str, _ := res[1].(string)
-		return []byte(str), int(n) - 1, false, nil
-	}
-	v, err := s.c.rdb.BLMove(ctx, k.queue(s.queues[0]), k.processing(s.id, s.queues[0]),
-		"LEFT", "RIGHT", s.c.cfg.FetchBlock).Result()
-	if errors.Is(err, redis.Nil) {
-		return nil, 0, false, nil
-	}
-	if err != nil {
-		return nil, 0, false, fmt.Errorf("fetch %s: blmove: %w", s.id, err)
-	}
-	return []byte(v), 0, false, nil
+	return d.raw, d.qi, nil
 }
-
-func (s *Slot) waitPaused(ctx context.Context) error { return sleep(ctx, s.c.cfg.FetchBlock) }
 
 // unmove puts a payload taken from q back at the head of q.
 func (s *Slot) unmove(ctx context.Context, q string, raw []byte) error {
@@ -188,6 +161,7 @@ func (s *Slot) unmove(ctx context.Context, q string, raw []byte) error {
 	_, err := s.c.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.LRem(ctx, k.processing(s.id, q), 1, raw)
 		p.LPush(ctx, k.queue(q), raw)
+		p.Publish(ctx, k.notify(q), q)
 		return nil
 	})
 	if err != nil {
