@@ -27,12 +27,23 @@ import (
 // (slot-major). ARGV: number of groups, then for each group its number of
 // queues and of waiting slots. Returns {-1} when paused, else a flat list of
 // (group, slot, queue, payload), 1-based, for every slot that got a job.
+// An idle pass costs three commands (EVALSHA, MGET, EXISTS) whatever the
+// number of pools, queues and slots.
 var hostFetch = redis.NewScript(`
-local all = redis.call('GET', KEYS[1])
-if all and string.lower(string.gsub(all, '^%s*(.-)%s*$', '%1')) == 'true' then return {-1} end
-if redis.call('EXISTS', KEYS[2]) == 1 then return {-1} end
-local out = {}
+local p = redis.call('MGET', KEYS[1], KEYS[2])
+if p[1] and string.lower(string.gsub(p[1], '^%s*(.-)%s*$', '%1')) == 'true' then return {-1} end
+if p[2] then return {-1} end
+local qs = {}
 local k, a = 3, 2
+for g = 1, tonumber(ARGV[1]) do
+  local nq, nw = tonumber(ARGV[a]), tonumber(ARGV[a+1])
+  a = a + 2
+  for i = 0, nq-1 do qs[#qs+1] = KEYS[k+i] end
+  k = k + nq + nw*nq
+end
+if redis.call('EXISTS', unpack(qs)) == 0 then return {} end
+local out = {}
+k, a = 3, 2
 for g = 1, tonumber(ARGV[1]) do
   local nq, nw = tonumber(ARGV[a]), tonumber(ARGV[a+1])
   a = a + 2
