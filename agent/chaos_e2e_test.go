@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/fleet-agent/fleet/control"
+	"github.com/fleet-agent/fleet/internal/redistest"
 	"github.com/fleet-agent/fleet/queue"
 )
 
@@ -29,8 +30,10 @@ func chaosJobs(t *testing.T) int {
 }
 
 // TestChaosEveryJobEndsExactlyOnce: four agents with distinct host names share one Redis
-// (lease 3s) and work through short jobs. One host is SIGKILLed for good while it runs a job;
-// another is SIGSTOPped while it runs one until the others have taken its job back, then
+// (lease 3s, append-only file) and work through short jobs. One host is SIGKILLed for good
+// while it runs a job; redis-server is killed while jobs run and restarted 4s later (longer
+// than the lease: results wait in the agents' outboxes, nobody reaps a live host); another
+// host is SIGSTOPped while it runs a job until the others have taken it back, then
 // SIGCONTinued. In the end every job passed, Resque counted exactly one result per job (a stale
 // attempt's result is discarded), nothing is left queued or in a processing list, and only the
 // live hosts' workers are registered.
@@ -42,8 +45,17 @@ func TestChaosEveryJobEndsExactlyOnce(t *testing.T) {
 		hosts[i] = newHost(t)
 	}
 	srv := hosts[0]
+	// The shared Redis keeps its data across the restart below, as a production one with
+	// persistence does.
+	rsrv := redistest.StartPersistent(t)
+	tq, err := queue.Open(queue.Config{URL: rsrv.URL, Host: "e2e-submitter"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tq.Close() })
+	srv.tq = tq
 	for i, h := range hosts {
-		h.writeRaw(leaseFleet(h, names[i], srv.redis.URL))
+		h.writeRaw(leaseFleet(h, names[i], rsrv.URL))
 		h.start()
 	}
 	for i, h := range hosts {
@@ -110,8 +122,51 @@ func TestChaosEveryJobEndsExactlyOnce(t *testing.T) {
 	killed.waitExit()
 	t.Logf("SIGKILL %s holding %d job(s): recovered by another host after %s", names[0], held, recoveredFrom(names[0], at).Round(100*time.Millisecond))
 
+	// Redis goes away for longer than the lease while jobs run, and comes back with its data.
+	for processed() < 2*n/5 {
+		time.Sleep(100 * time.Millisecond)
+	}
+	inFlight := 0
+	iter := rdb.Scan(ctx, 0, "resque:fleet:processing:*", 100).Iterator()
+	for iter.Next(ctx) {
+		inFlight += int(rdb.LLen(ctx, iter.Val()).Val())
+	}
+	before := processed()
+	rsrv.Kill()
+	down := time.Now()
+	time.Sleep(4 * time.Second)
+	rsrv.Restart()
+	back := time.Now()
+	for processed() <= before {
+		if time.Since(back) > 2*time.Minute {
+			t.Fatal("no result recorded within 2 minutes of redis-server's restart")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	firstResult := time.Since(back)
+	// Every host still alive renews its lease (the first fetch, heartbeat and outbox delivery
+	// follow the same backoff).
+	for {
+		leases, now, err := queue.ReadLeases(ctx, rdb, "resque")
+		renewed := 0
+		for _, l := range leases {
+			if l.Host != names[0] && err == nil && l.Until.Sub(now) > 2*time.Second {
+				renewed++
+			}
+		}
+		if renewed == 3 {
+			break
+		}
+		if time.Since(back) > 2*time.Minute {
+			t.Fatalf("the live hosts did not all renew their leases within 2 minutes of the restart: %v", leases)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("redis-server killed with %d job(s) in processing lists, restarted after %s: first result recorded %s later, every live lease renewed %s later",
+		inFlight, back.Sub(down).Round(100*time.Millisecond), firstResult.Round(time.Millisecond), time.Since(back).Round(time.Millisecond))
+
 	stopped := hosts[1]
-	held = freezeWithJob(stopped, names[1], n/2)
+	held = freezeWithJob(stopped, names[1], 3*n/5)
 	at = time.Now()
 	t.Logf("SIGSTOP %s holding %d job(s): recovered by another host after %s, then SIGCONT", names[1], held, recoveredFrom(names[1], at).Round(100*time.Millisecond))
 	syscall.Kill(-stopped.proc.Process.Pid, syscall.SIGCONT)
@@ -149,6 +204,14 @@ func TestChaosEveryJobEndsExactlyOnce(t *testing.T) {
 	if len(workers) != len(live) {
 		t.Errorf("registered workers %v, want one per live host %v", workers, live)
 	}
+	// No agent crashed through it all.
+	for i, h := range hosts[1:] {
+		select {
+		case <-h.exited:
+			t.Errorf("agent %s exited before the end of the test", names[i+1])
+		default:
+		}
+	}
 	// Stop the live agents cleanly: after that no result can arrive any more.
 	for _, h := range hosts[1:] {
 		h.signal(syscall.SIGTERM)
@@ -160,7 +223,7 @@ func TestChaosEveryJobEndsExactlyOnce(t *testing.T) {
 	counts["processed"] = processed()
 	counts["in processing lists"] = 0
 	counts["queued"] = int(rdb.LLen(ctx, "resque:queue:builds").Val())
-	iter := rdb.Scan(ctx, 0, "resque:fleet:processing:*", 100).Iterator()
+	iter = rdb.Scan(ctx, 0, "resque:fleet:processing:*", 100).Iterator()
 	for iter.Next(ctx) {
 		counts["in processing lists"] += int(rdb.LLen(ctx, iter.Val()).Val())
 	}
@@ -185,6 +248,16 @@ func TestChaosEveryJobEndsExactlyOnce(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(stopped.logPath); !strings.Contains(string(b), "stale_attempt_discarded") {
 		t.Errorf("%s, continued after its job was taken over, logged no stale_attempt_discarded", names[1])
+	}
+	kept, delivered := 0, 0
+	for _, h := range hosts[1:] {
+		b, _ := os.ReadFile(h.logPath)
+		kept += strings.Count(string(b), "result_kept_in_outbox")
+		delivered += strings.Count(string(b), "outbox_delivered")
+	}
+	t.Logf("results kept in an outbox while Redis was down: %d, delivered from it: %d", kept, delivered)
+	if delivered > kept {
+		t.Errorf("%d outbox deliveries for %d kept results", delivered, kept)
 	}
 	if counts["recovered"] < 2 {
 		t.Errorf("recovered records = %d, want at least one per host death (2)", counts["recovered"])

@@ -159,19 +159,16 @@ func (a *app) fleetStatus(ctx context.Context, qf queueFlags, asJSON bool) error
 		return err
 	}
 	markLeaseEnded(workers, leases, serverNow)
+	recovered, err := queue.ReadRecovered(ctx, c.Redis(), ns, recoveredShown)
+	if err != nil {
+		return err
+	}
 	if asJSON {
 		enc := json.NewEncoder(a.stdout)
 		enc.SetIndent("", "  ")
-		if workers == nil {
-			workers = []fleetWorker{}
-		}
-		return enc.Encode(workers)
+		return enc.Encode(fleetView(workers, leases, recovered, serverNow))
 	}
 	if err := renderFleet(a.stdout, workers, time.Now()); err != nil {
-		return err
-	}
-	recovered, err := queue.ReadRecovered(ctx, c.Redis(), ns, recoveredShown)
-	if err != nil {
 		return err
 	}
 	return renderDurability(a.stdout, leases, recovered, serverNow)

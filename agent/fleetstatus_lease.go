@@ -30,6 +30,46 @@ func markLeaseEnded(workers []fleetWorker, leases []queue.Lease, now time.Time) 
 	}
 }
 
+// fleetJSON is `agent status --fleet --json`: the text view's three parts.
+type fleetJSON struct {
+	// ServerTime is Redis server time, which leases are judged by.
+	ServerTime time.Time         `json:"server_time"`
+	Workers    []fleetWorker     `json:"workers"`
+	Leases     []leaseJSON       `json:"leases"`
+	Recovered  []queue.Recovered `json:"recovered"`
+}
+
+// leaseJSON is one host's lease: live with how long it still runs, or ended how long ago.
+type leaseJSON struct {
+	Host       string    `json:"host"`
+	Until      time.Time `json:"until"`
+	Live       bool      `json:"live"`
+	EndsInMS   int64     `json:"ends_in_ms,omitempty"`
+	EndedMSAgo int64     `json:"ended_ms_ago,omitempty"`
+}
+
+// fleetView puts the fleet view together for JSON, lists never null, leases soonest-ending first.
+func fleetView(workers []fleetWorker, leases []queue.Lease, recovered []queue.Recovered, now time.Time) fleetJSON {
+	v := fleetJSON{ServerTime: now.UTC(), Workers: workers, Leases: []leaseJSON{}, Recovered: recovered}
+	if v.Workers == nil {
+		v.Workers = []fleetWorker{}
+	}
+	if v.Recovered == nil {
+		v.Recovered = []queue.Recovered{}
+	}
+	slices.SortFunc(leases, func(a, b queue.Lease) int { return a.Until.Compare(b.Until) })
+	for _, l := range leases {
+		lj := leaseJSON{Host: l.Host, Until: l.Until.UTC(), Live: !now.After(l.Until)}
+		if lj.Live {
+			lj.EndsInMS = l.Until.Sub(now).Milliseconds()
+		} else {
+			lj.EndedMSAgo = now.Sub(l.Until).Milliseconds()
+		}
+		v.Leases = append(v.Leases, lj)
+	}
+	return v
+}
+
 // renderDurability prints the host leases and the recently recovered jobs.
 func renderDurability(w io.Writer, leases []queue.Lease, recovered []queue.Recovered, now time.Time) error {
 	ew := &errWriter{w: w}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -11,10 +12,11 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// TestFleetStatusShowsLeasesAndRecoveredJobs: a host whose lease ended has its fresh-heartbeat
+// TestFleetStatusShowsLeasesAndRecoveredJobsInTextAndJSON: a host whose lease ended has its fresh-heartbeat
 // workers shown dead; once a live host's reaper takes its job back, `status --fleet` shows both
-// leases (live and ended) and the recovered job with its dead host and new attempt.
-func TestFleetStatusShowsLeasesAndRecoveredJobs(t *testing.T) {
+// leases (live and ended) and the recovered job with its dead host and new attempt, and
+// `status --fleet --json` carries the same leases and recovered jobs.
+func TestFleetStatusShowsLeasesAndRecoveredJobsInTextAndJSON(t *testing.T) {
 	srv := redistest.Start(t)
 	ctx := context.Background()
 	open := func(host string) *queue.Client {
@@ -83,5 +85,46 @@ func TestFleetStatusShowsLeasesAndRecoveredJobs(t *testing.T) {
 	}
 	if f := strings.Fields(lines["job-7"]); len(f) < 4 || f[3] != "2" {
 		t.Errorf("recovered job row %q: want attempt 2", lines["job-7"])
+	}
+
+	// The JSON view carries the same leases and recovered jobs.
+	code, stdout, stderr = runCLI(t, "status", "--fleet", "--json", "--redis", srv.URL)
+	if code != exitOK {
+		t.Fatalf("agent status --fleet --json: exit %d\n%s%s", code, stdout, stderr)
+	}
+	var view struct {
+		ServerTime time.Time `json:"server_time"`
+		Workers    []struct {
+			ID   string `json:"id"`
+			Dead bool   `json:"dead"`
+		} `json:"workers"`
+		Leases []struct {
+			Host       string    `json:"host"`
+			Until      time.Time `json:"until"`
+			Live       bool      `json:"live"`
+			EndsInMS   int64     `json:"ends_in_ms"`
+			EndedMSAgo int64     `json:"ended_ms_ago"`
+		} `json:"leases"`
+		Recovered []queue.Recovered `json:"recovered"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &view); err != nil {
+		t.Fatalf("status --fleet --json is not the documented object: %v\n%s", err, stdout)
+	}
+	if view.ServerTime.IsZero() || len(view.Leases) != 2 {
+		t.Fatalf("JSON view: server_time %v, leases %+v; want both hosts' leases", view.ServerTime, view.Leases)
+	}
+	// Soonest-ending first: the ended lease of build-02, then build-01's live one.
+	ended, alive := view.Leases[0], view.Leases[1]
+	if ended.Host != "build-02" || ended.Live || ended.EndedMSAgo < 59_000 || ended.EndsInMS != 0 {
+		t.Errorf("lease of build-02 = %+v; want ended about a minute ago", ended)
+	}
+	if alive.Host != "build-01" || !alive.Live || alive.EndsInMS <= 0 || alive.EndsInMS > 30_000 || !alive.Until.After(view.ServerTime) {
+		t.Errorf("lease of build-01 = %+v; want live, ending within 30s", alive)
+	}
+	if len(view.Recovered) != 1 || view.Recovered[0].JobID != "job-7" || view.Recovered[0].DeadHost != "build-02" || view.Recovered[0].Attempt != 2 {
+		t.Errorf("recovered = %+v; want job-7 from build-02, attempt 2", view.Recovered)
+	}
+	if view.Workers == nil {
+		t.Errorf("workers is null, want a list")
 	}
 }

@@ -2,7 +2,8 @@ package main
 
 // The real-VM end-to-end harness: the real `agent` binary with a qemu pool of the tiny guest
 // that qemu/imagebuild makes from Debian packages, a real redis-server, and an HTTP server on
-// 127.0.0.1 that the guests reach through QEMU's user network as 10.0.2.2: it serves the jobs'
+// 127.0.0.1 that the guests reach as the pool's one host service (network.host_services, at
+// 127.0.0.1 on the same port inside the guest; 10.0.2.2 is not the host): it serves the jobs'
 // repository (as the test guest's git stand-in fetches it) and the release marks that let a
 // test decide when a job ends. Skipped, with the reason, when QEMU or the image tools are
 // missing (scripts/qemu-deps.sh installs them).
@@ -86,7 +87,8 @@ type qhost struct {
 	boxFile  string
 	img      *imagebuild.Image
 	tq       *queue.Client
-	web      string // http://10.0.2.2:PORT as guests see the test server
+	web      string // http://127.0.0.1:PORT as guests see the test server (a host service)
+	webAddr  string // the test server's 127.0.0.1:PORT on the host
 
 	mu       sync.Mutex
 	released map[string]bool // guarded by mu
@@ -127,7 +129,8 @@ func newQHost(t *testing.T) *qhost {
 	served := make(chan struct{})
 	go func() { defer close(served); srv.Serve(ln) }()
 	t.Cleanup(func() { srv.Close(); <-served })
-	h.web = "http://10.0.2.2:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	h.webAddr = ln.Addr().String()
+	h.web = "http://" + h.webAddr
 
 	tq, err := queue.Open(queue.Config{URL: h.redisURL, Host: "e2e-submitter"}, nil)
 	if err != nil {
@@ -220,8 +223,9 @@ pool "q" {
     timeout     = "90s"
     log_silence = "90s"
   }
+  network { host_services = [%q] }
 }
-`, h.stateDir, h.ports[0], h.ports[1], h.redisURL, h.boxFile, h.img.User, h.img.PrivateKey, vms)
+`, h.stateDir, h.ports[0], h.ports[1], h.redisURL, h.boxFile, h.img.User, h.img.PrivateKey, vms, h.webAddr)
 	writeAtomic(h.t, h.fleet, src)
 }
 

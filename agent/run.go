@@ -13,18 +13,17 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/crypto/ssh"
 
-	"github.com/fleet-agent/fleet/agent/internal/web"
 	"github.com/fleet-agent/fleet/control"
 	"github.com/fleet-agent/fleet/daemon"
 	"github.com/fleet-agent/fleet/guest"
 	"github.com/fleet-agent/fleet/metrics"
-	"github.com/fleet-agent/fleet/queue"
 	"github.com/fleet-agent/fleet/reconcile"
 	"github.com/fleet-agent/fleet/report"
 	"github.com/fleet-agent/fleet/sandbox"
@@ -83,40 +82,36 @@ func (a *app) runDaemon() error {
 	path, _ := a.configFile()
 	state := f.Host.StateDir
 
-	// met is set below, before the daemon starts the queue's reaper.
-	var met *metrics.Metrics
-	qc, err := queue.Open(queue.Config{URL: f.Queue.Redis, Credentials: queueCredentials(f.Queue.Credentials), Namespace: f.Queue.Namespace, Host: f.Host.Name,
-		MaxAttempts: f.Queue.MaxAttempts, HostLease: f.Queue.HostLease, HeartbeatInterval: f.Queue.Heartbeat,
-		OnRecovered: func(poisoned bool) { met.JobRecovered(poisoned) }}, log)
+	// Metrics are always recorded, so that a live edit can start serving them.
+	met := metrics.New()
+	qc, err := openQueue(ctx, f, met, log)
 	if err != nil {
-		return fmt.Errorf("queue: %w", err)
+		return err
 	}
 	defer qc.Close()
-	if err := qc.Redis().Ping(ctx).Err(); err != nil {
-		return fmt.Errorf("queue %s: %w", redactURL(f.Queue.Redis), err)
-	}
 	key, err := guest.LoadOrCreateKey(state)
 	if err != nil {
 		return fmt.Errorf("agent key: %w", err)
 	}
 	vb := f.VirtualBox
 
-	if f.Metrics.Listen != "" {
-		met = metrics.New()
-		wait, addr, err := met.Serve(ctx, f.Metrics.Listen, log)
-		if err != nil {
-			return err
-		}
-		defer wait()
-		defer cancel()
-		log.Info("metrics_listening", "addr", addr.String())
-	}
-	// The reporters of fleet.hcl's report blocks: the daemon runs them and flushes them on
-	// the way out; the sandboxes copy each job's log to them.
-	rep, err := report.NewMulti(daemon.ReportConfigs(f.Reports), log)
+	// The listeners, the dashboard and the reporters a live edit changes (live.go). The
+	// reporters of fleet.hcl's report blocks: the daemon runs them and flushes them on the way
+	// out; the sandboxes copy each job's log to them.
+	rep, err := report.NewLive(daemon.ReportConfigs(f.Reports), 0, log)
 	if err != nil {
 		return err
 	}
+	live := &liveSettings{
+		metrics:   &liveListener{name: "metrics", h: metricsMux(met), log: log},
+		web:       &liveListener{name: "web", log: log},
+		reports:   rep,
+		sandboxes: &sandboxes{providers: r.provider, signers: []ssh.Signer{key}, fleet: f, log: log, report: rep},
+		log:       log,
+	}
+	live.web.h = &live.dashboard
+	defer live.metrics.close()
+	defer live.web.close()
 	d, err := daemon.New(daemon.Config{
 		ConfigPath: path,
 		Fleet:      f,
@@ -124,8 +119,16 @@ func (a *app) runDaemon() error {
 			Provider: r.provider, Boxes: r.cache, Exclusive: r.locked,
 			Applier: &reconcile.Applier{Provider: r.provider, Boxes: r.cache, MaxParallel: vb.MaxParallel, Log: log},
 		},
-		Queue:     daemon.QueueClient{C: qc},
-		Sandboxes: &sandboxes{providers: r.provider, qc: qc, signers: []ssh.Signer{key}, fleet: f, log: log, report: rep},
+		Queue: daemon.QueueClient{C: qc},
+		OpenQueue: func(ctx context.Context, f *spec.Fleet) (daemon.Queue, func(), error) {
+			next, err := openQueue(ctx, f, met, log)
+			if err != nil {
+				return nil, nil, err
+			}
+			return daemon.QueueClient{C: next}, func() { releaseLease(next, log); next.Close() }, nil
+		},
+		Reload:    live.reload,
+		Sandboxes: live.sandboxes,
 		Report:    rep,
 		Metrics:   met,
 		Log:       log,
@@ -134,25 +137,14 @@ func (a *app) runDaemon() error {
 	if err != nil {
 		return err
 	}
-	if f.Web.Listen != "" {
-		opts := web.Options{ReadOnly: f.Web.ReadOnly, Host: &daemonHost{d: d}}
-		if f.Web.AuthFile != "" {
-			if opts.Token, err = spec.ReadPasswordFile(f.Web.AuthFile); err != nil {
-				return fmt.Errorf("web auth_file: %w", err)
-			}
-		}
-		webDone, addr, err := serveWeb(ctx, qc.Redis(), f.Queue.Namespace, f.Web.Listen, opts)
-		if err != nil {
-			return err
-		}
-		defer func() { <-webDone }()
-		defer cancel()
-		log.Info("web_listening", "addr", addr.String())
+	live.host = &daemonHost{d: d}
+	if err := live.start(f, qc); err != nil {
+		return err
 	}
 	// Every dashboard of the fleet shows this host's worker VMs from the state it publishes.
 	pubCtx, stopPub := context.WithCancel(ctx)
 	pubDone := make(chan struct{})
-	go func() { defer close(pubDone); publishHostState(pubCtx, qc, d, log) }()
+	go func() { defer close(pubDone); publishHostState(pubCtx, &live.published, d, log) }()
 	defer func() { stopPub(); <-pubDone }()
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
@@ -164,7 +156,7 @@ func (a *app) runDaemon() error {
 			if err != nil {
 				return err
 			}
-			releaseLease(qc, log)
+			releaseLease(qc, log) // a queue a live edit moved to is released by the daemon
 			return nil
 		case s := <-sigs:
 			switch s {
@@ -189,16 +181,27 @@ func (a *app) runDaemon() error {
 // sandboxes makes the sandbox of each worker VM.
 type sandboxes struct {
 	providers *hostProviders
-	qc        *queue.Client
 	signers   []ssh.Signer
-	fleet     *spec.Fleet
 	log       *slog.Logger
-	report    report.Multi // gets a copy of every job's log; empty: none
+	report    *report.Live // gets a copy of every job's log
+
+	mu    sync.Mutex
+	fleet *spec.Fleet // the fleet in force: a live edit replaces it (setFleet)
 }
 
-func (s *sandboxes) New(vm reconcile.VM, pool *spec.Pool, slot daemon.Slot) (daemon.Runner, error) {
+// setFleet makes f the fleet new sandboxes read their box's SSH user from.
+func (s *sandboxes) setFleet(f *spec.Fleet) {
+	s.mu.Lock()
+	s.fleet = f
+	s.mu.Unlock()
+}
+
+func (s *sandboxes) New(vm reconcile.VM, pool *spec.Pool, jobs sandbox.Queue, slot daemon.Slot) (daemon.Runner, error) {
+	s.mu.Lock()
+	f := s.fleet
+	s.mu.Unlock()
 	user := ""
-	if b := s.fleet.Box(pool.Box); b != nil {
+	if b := f.Box(pool.Box); b != nil {
 		user = b.SSH.User
 	}
 	svm, err := s.providers.SandboxVM(pool, vm.Name)
@@ -206,8 +209,8 @@ func (s *sandboxes) New(vm reconcile.VM, pool *spec.Pool, slot daemon.Slot) (dae
 		return nil, err
 	}
 	sb, err := sandbox.New(sandbox.Config{
-		VM: svm, Queue: s.qc, Slot: slot, Guest: guest.Config{User: user, Signers: s.signers},
-		Job: pool.Job, Rollback: pool.Rollback, StateDir: s.fleet.Host.StateDir,
+		VM: svm, Queue: jobs, Slot: slot, Guest: guest.Config{User: user, Signers: s.signers},
+		Job: pool.Job, HostServices: pool.Network.HostServices, Rollback: pool.Rollback, StateDir: f.Host.StateDir,
 		LogOutput: s.logOutput(),
 	}, s.log.With("vm", vm.Name))
 	if err != nil {
@@ -216,11 +219,8 @@ func (s *sandboxes) New(vm reconcile.VM, pool *spec.Pool, slot daemon.Slot) (dae
 	return sb, nil
 }
 
-// logOutput is the sandbox's LogOutput: each job's log also goes to the reporters.
+// logOutput is the sandbox's LogOutput: each job's log also goes to the reporters in force.
 func (s *sandboxes) logOutput() func(jobID string) io.Writer {
-	if len(s.report) == 0 {
-		return nil
-	}
 	return func(jobID string) io.Writer { return report.NewLogWriter(s.report, jobID) }
 }
 

@@ -7,11 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
@@ -77,28 +75,5 @@ func serveWeb(ctx context.Context, rdb redis.UniversalClient, ns, listen string,
 	if err != nil {
 		return nil, nil, err
 	}
-	ln, err := net.Listen("tcp", listen)
-	if err != nil {
-		return nil, nil, fmt.Errorf("web: listen %s: %w", listen, err)
-	}
-	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second,
-		BaseContext: func(net.Listener) context.Context { return ctx }}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	out := make(chan error, 1)
-	go func() {
-		select {
-		case err := <-served:
-			out <- fmt.Errorf("web: serve: %w", err)
-			return
-		case <-ctx.Done():
-		}
-		// Live log streams end with ctx (BaseContext), so Shutdown does not wait for them.
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		err := srv.Shutdown(sctx)
-		<-served
-		out <- err
-	}()
-	return out, ln.Addr(), nil
+	return serveHTTP(ctx, "web", listen, s.Handler())
 }

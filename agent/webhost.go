@@ -136,7 +136,6 @@ func (h *daemonHost) HostView(context.Context) (web.HostView, error) {
 		}
 		h.cached.PlanText = spec.RedactText(text.String())
 		h.cached.PlanJSON = []byte(spec.RedactText(string(js)) + "\n")
-		h.cached.PlanEmpty = v.Plan.Empty()
 		h.planAt = v.PlanAt
 	}
 	out := h.cached

@@ -61,7 +61,7 @@ func TestHostPageHidesSecretsOfTheSpecInForceAndTheRejectedEdit(t *testing.T) {
 			t.Errorf("the Host page shows %q:\n%s", secret, all)
 		}
 	}
-	if !strings.Contains(v.Files[0].Text, "redis://fleet:[hidden]@127.0.0.1:6379") || !v.PlanEmpty {
+	if !strings.Contains(v.Files[0].Text, "redis://fleet:[hidden]@127.0.0.1:6379") || !strings.Contains(v.PlanText, "No changes") {
 		t.Errorf("host view = %+v", v)
 	}
 }

@@ -48,7 +48,7 @@ type Engine interface {
 	Apply(ctx context.Context, desired reconcile.Desired, plan reconcile.Plan, onEvent func(reconcile.Event)) error
 }
 
-// Queue is the shared job queue.
+// Queue is the shared job queue: one client of it. A live queue edit replaces it (see live.go).
 type Queue interface {
 	// NewSlot returns the Resque worker slot for one VM.
 	NewSlot(name string, queues []string) (Slot, error)
@@ -56,6 +56,8 @@ type Queue interface {
 	Run(ctx context.Context) error
 	// SubmittedAt says when job id was submitted, zero when unknown (for the pickup latency).
 	SubmittedAt(ctx context.Context, id string) time.Time
+	// Jobs is the side of the queue a sandbox writes a job's log to and watches its cancel on.
+	Jobs() sandbox.Queue
 }
 
 // Slot is one VM's Resque worker; *queue.Slot satisfies it.
@@ -72,7 +74,8 @@ type Slot interface {
 
 // Sandboxes makes the job runner of one worker VM.
 type Sandboxes interface {
-	New(vm reconcile.VM, pool *spec.Pool, slot Slot) (Runner, error)
+	// New returns the runner of vm; jobs is the queue client slot came from.
+	New(vm reconcile.VM, pool *spec.Pool, jobs sandbox.Queue, slot Slot) (Runner, error)
 }
 
 // Runner runs jobs on one VM; *sandbox.Sandbox (with a Reset) satisfies it.
@@ -93,9 +96,21 @@ type Config struct {
 	Fleet *spec.Fleet
 	// Load reads the fleet at ConfigPath; on failure it returns the diagnostics as text.
 	// Default: spec.Load with HCL's text diagnostics.
-	Load      func(path string) (*spec.Fleet, string, error)
-	Engine    Engine
-	Queue     Queue
+	Load   func(path string) (*spec.Fleet, string, error)
+	Engine Engine
+	// Queue is the queue client at start. Its caller owns it (closes it after Run); the daemon
+	// stops using it when a live edit moves the queue.
+	Queue Queue
+	// OpenQueue opens the queue client of an edited fleet (a live queue edit) and returns
+	// what closes it, which the daemon calls once the client's last worker has gone. An error
+	// rejects the edit. nil: queue edits are rejected.
+	OpenQueue func(ctx context.Context, f *spec.Fleet) (Queue, func(), error)
+	// Reload takes the live settings of an accepted edit that the daemon does not own
+	// (listeners, reporters), given the running fleet, the edited one and the queue client in
+	// force once the edit is. It runs on the loop's goroutine, before the edit is put in force,
+	// for every edit that loads; it must apply all or nothing: an error (a *SettingError to be
+	// located) rejects the whole edit. nil: nothing to do.
+	Reload    func(ctx context.Context, old, new *spec.Fleet, q Queue) error
 	Sandboxes Sandboxes
 	// Metrics records the daemon's metrics; nil records nothing.
 	Metrics *metrics.Metrics
@@ -124,14 +139,16 @@ type Daemon struct {
 	now  func() time.Time
 	path string // state_dir, fixed at start
 
-	passReq chan struct{} // capacity 1: pending pass requests fold here
-	stopReq chan struct{} // closed by Stop
-	stopOne sync.Once
+	passReq     chan struct{}    // capacity 1: pending pass requests fold here
+	queueSwitch chan queueSwitch // the loop hands a new queue client to runQueues
+	stopReq     chan struct{}    // closed by Stop
+	stopOne     sync.Once
 
 	workersWG sync.WaitGroup // every worker goroutine
 
 	mu         sync.Mutex // guards everything below
 	fleet      *spec.Fleet
+	queue      *queueGen // the client new workers take their slot from
 	desired    reconcile.Desired
 	specHash   string
 	loadedAt   time.Time
@@ -179,19 +196,21 @@ func New(cfg Config) (*Daemon, error) {
 		cfg.ReportFlush = DefaultReportFlush
 	}
 	d := &Daemon{
-		cfg:      cfg,
-		log:      cfg.Log,
-		now:      cfg.Now,
-		path:     cfg.Fleet.Host.StateDir,
-		passReq:  make(chan struct{}, 1),
-		stopReq:  make(chan struct{}),
-		fleet:    cfg.Fleet,
-		workers:  map[string]*worker{},
-		cordoned: map[string]bool{},
-		taken:    map[string]bool{},
-		broken:   map[string]string{},
-		backoff:  newBackoff(cfg.BackoffBase, cfg.BackoffMax),
-		changed:  make(chan struct{}),
+		cfg:         cfg,
+		log:         cfg.Log,
+		now:         cfg.Now,
+		path:        cfg.Fleet.Host.StateDir,
+		passReq:     make(chan struct{}, 1),
+		queueSwitch: make(chan queueSwitch),
+		queue:       &queueGen{q: cfg.Queue},
+		stopReq:     make(chan struct{}),
+		fleet:       cfg.Fleet,
+		workers:     map[string]*worker{},
+		cordoned:    map[string]bool{},
+		taken:       map[string]bool{},
+		broken:      map[string]string{},
+		backoff:     newBackoff(cfg.BackoffBase, cfg.BackoffMax),
+		changed:     make(chan struct{}),
 	}
 	d.specHash = watch.Fingerprint(cfg.ConfigPath)
 	d.sources = readSources(cfg.Fleet.Files)
@@ -294,7 +313,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 			d.Reload()
 		})
 	})
-	goBG("queue", d.cfg.Queue.Run)
+	goBG("queue", d.runQueues)
 	goBG("report", d.cfg.Report.Run)
 
 	loopCtx, stopLoop := context.WithCancel(ctx)
@@ -345,10 +364,7 @@ func canceled() context.Context {
 
 // loop runs passes until ctx ends. jobCtx is the context workers' jobs run under.
 func (d *Daemon) loop(ctx, jobCtx context.Context) {
-	resync := d.cfg.Fleet.Reconcile.Resync
-	if resync <= 0 {
-		resync = 30 * time.Second
-	}
+	resync := resyncOf(d.cfg.Fleet)
 	ticker := time.NewTicker(resync)
 	defer ticker.Stop()
 	retry := time.NewTimer(time.Hour)
@@ -372,6 +388,13 @@ func (d *Daemon) loop(ctx, jobCtx context.Context) {
 			continue
 		}
 		d.maybeReload(ctx)
+		d.mu.Lock()
+		if r := resyncOf(d.fleet); r != resync {
+			resync = r
+			ticker.Reset(r)
+			d.log.Info("resync_changed", "every", r)
+		}
+		d.mu.Unlock()
 		d.pass(ctx, jobCtx)
 		if !ready {
 			ready = true

@@ -18,6 +18,7 @@ import (
 	"github.com/fleet-agent/fleet/metrics"
 	"github.com/fleet-agent/fleet/queue"
 	"github.com/fleet-agent/fleet/reconcile"
+	"github.com/fleet-agent/fleet/spec"
 )
 
 // fleetSrc is a one-pool fleet.hcl for the harness.
@@ -66,8 +67,10 @@ type harness struct {
 	d        *Daemon
 	met      *metrics.Metrics
 	report   Reporter // Config.Report when set before start
-	cancel   context.CancelFunc
-	done     chan error
+	// reload is Config.Reload when set before start.
+	reload func(ctx context.Context, old, new *spec.Fleet, q Queue) error
+	cancel context.CancelFunc
+	done   chan error
 }
 
 func newHarness(t *testing.T, src fleetSrc) *harness {
@@ -120,6 +123,18 @@ func (h *harness) start() {
 		ConfigPath: h.cfgPath, Fleet: f,
 		Engine: &ReconcileEngine{Provider: h.prov, Boxes: h.boxes, Applier: ap, Exclusive: true},
 		Queue:  QueueClient{qc}, Sandboxes: h.jobs,
+		OpenQueue: func(ctx context.Context, f *spec.Fleet) (Queue, func(), error) {
+			c, err := queue.Open(queue.Config{URL: f.Queue.Redis, Namespace: f.Queue.Namespace, Host: f.Host.Name}, nil)
+			if err != nil {
+				return nil, nil, err
+			}
+			if err := c.Redis().Ping(ctx).Err(); err != nil {
+				c.Close()
+				return nil, nil, err
+			}
+			return QueueClient{c}, func() { c.Close() }, nil
+		},
+		Reload:      h.reload,
 		Debounce:    20 * time.Millisecond,
 		BackoffBase: 50 * time.Millisecond, BackoffMax: 200 * time.Millisecond,
 		Report: h.report,

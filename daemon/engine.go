@@ -8,6 +8,7 @@ import (
 
 	"github.com/fleet-agent/fleet/queue"
 	"github.com/fleet-agent/fleet/reconcile"
+	"github.com/fleet-agent/fleet/sandbox"
 	"github.com/fleet-agent/fleet/spec"
 )
 
@@ -59,6 +60,9 @@ func (q QueueClient) NewSlot(name string, queues []string) (Slot, error) {
 
 // Run heartbeats and recovers until ctx ends.
 func (q QueueClient) Run(ctx context.Context) error { return q.C.Run(ctx) }
+
+// Jobs is the client itself: sandboxes append logs and watch cancels through it.
+func (q QueueClient) Jobs() sandbox.Queue { return q.C }
 
 // SubmittedAt reads the job's submit time from its record; zero when it has none.
 func (q QueueClient) SubmittedAt(ctx context.Context, id string) time.Time {

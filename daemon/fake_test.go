@@ -178,7 +178,7 @@ func (j *fakeJobs) ch(id string) chan queue.State {
 // finish lets job id end with state.
 func (j *fakeJobs) finish(id string, st queue.State) { j.ch(id) <- st }
 
-func (j *fakeJobs) New(vm reconcile.VM, pool *spec.Pool, slot Slot) (Runner, error) {
+func (j *fakeJobs) New(vm reconcile.VM, pool *spec.Pool, _ sandbox.Queue, slot Slot) (Runner, error) {
 	return &fakeRunner{j: j, vm: vm.Name, slot: slot}, nil
 }
 

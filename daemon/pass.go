@@ -329,13 +329,14 @@ func (d *Daemon) startWorkersLocked(jobCtx context.Context, inv reconcile.Invent
 		if pool == nil {
 			continue
 		}
-		slot, err := d.cfg.Queue.NewSlot(v.Name, pool.Queues)
+		gen := d.queue
+		slot, err := gen.q.NewSlot(v.Name, pool.Queues)
 		if err != nil {
 			d.log.Error("worker_slot_failed", "vm", v.Name, "err", err)
 			continue
 		}
 		rslot := &reportSlot{Slot: slot, rep: d.cfg.Report, now: d.now}
-		runner, err := d.cfg.Sandboxes.New(v, pool, rslot)
+		runner, err := d.cfg.Sandboxes.New(v, pool, gen.q.Jobs(), rslot)
 		if err != nil {
 			d.log.Error("worker_sandbox_failed", "vm", v.Name, "err", err)
 			continue
@@ -346,15 +347,17 @@ func (d *Daemon) startWorkersLocked(jobCtx context.Context, inv reconcile.Invent
 			log:       d.log.With("vm", v.Name, "pool", v.Pool),
 			events:    func(*worker) { d.workerEvent() },
 			dirty:     filepath.Join(d.path, dirtyDir, v.ID),
-			submitted: d.cfg.Queue.SubmittedAt,
+			submitted: gen.q.SubmittedAt,
 			gate:      make(chan struct{}),
 			done:      make(chan struct{}),
 		}
 		w.quitCtx, w.quitCancel = context.WithCancel(jobCtx)
 		d.workers[v.ID] = w
 		d.workersWG.Add(1)
+		gen.workers.Add(1)
 		go func() {
 			defer d.workersWG.Done()
+			defer gen.workers.Done()
 			w.run(jobCtx)
 		}()
 	}

@@ -33,8 +33,9 @@ func LoadSpec(path string) (*spec.Fleet, string, error) {
 }
 
 // maybeReload reloads fleet.hcl when a reload was requested. A file that does not load (or
-// whose cookbooks do not resolve) is logged and recorded as the rejected edit; the last good
-// spec stays in force and nothing changes because of it.
+// whose cookbooks do not resolve, or whose live settings cannot be taken: applyLive) is logged
+// and recorded as the rejected edit; the last good spec stays in force and nothing changes
+// because of it.
 func (d *Daemon) maybeReload(ctx context.Context) {
 	d.mu.Lock()
 	if !d.reload {
@@ -51,9 +52,14 @@ func (d *Daemon) maybeReload(ctx context.Context) {
 	}
 	if err == nil {
 		desired, derr := d.cfg.Engine.Desired(ctx, f)
-		if derr != nil {
+		switch {
+		case derr != nil:
 			err, text = derr, derr.Error()
-		} else {
+		default:
+			if lerr := d.applyLive(ctx, f); lerr != nil {
+				err, text = lerr, liveDiagnostics(lerr, f.Files)
+				break
+			}
 			d.accept(f, desired, hash)
 			return
 		}
@@ -66,7 +72,7 @@ func (d *Daemon) maybeReload(ctx context.Context) {
 }
 
 // needsRestart rejects an edit that changes a setting the running agent reads only at start
-// (spec.ClassifyReload: host, virtualbox, qemu, queue, reconcile, metrics, report): the running
+// (spec.ClassifyReload: host, virtualbox, qemu): the running
 // spec stays in force, and the edit is recorded, with a located "Restart needed" diagnostic
 // per setting, as the pending edit `agent status` shows.
 func (d *Daemon) needsRestart(f *spec.Fleet) bool {
@@ -94,7 +100,7 @@ func (d *Daemon) needsRestart(f *spec.Fleet) bool {
 }
 
 // accept puts a newly loaded fleet in force. needsRestart has made sure that no setting read
-// only at start differs from the running spec.
+// only at start differs from the running spec, and applyLive has taken the live ones.
 func (d *Daemon) accept(f *spec.Fleet, desired reconcile.Desired, hash string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()

@@ -183,6 +183,7 @@ func (p *Provider) CreateWorker(ctx context.Context, r reconcile.WorkerRequest) 
 		f.Backing, f.Format = filepath.Join(p.dir(r.Golden), diskFile), "qcow2"
 		f.Kernel, f.Initrd, f.Cmdline, f.GuestSSH = g.Kernel, g.Initrd, g.Cmdline, g.GuestSSH
 		f.User = g.User
+		f.Network, f.Egress = networkOf(r.Pool)
 	})
 	if err != nil {
 		return fmt.Errorf("create worker %s: %w", r.Name, err)
@@ -241,7 +242,7 @@ func (p *Provider) StartWorker(ctx context.Context, vm reconcile.VMRef) error {
 	if err != nil {
 		return fmt.Errorf("start worker %s: %w", vm.Name, err)
 	}
-	if alive(f.PID, f.Start) {
+	if f.running() {
 		return nil
 	}
 	if f, err = p.start(ctx, vm.Name, launch{loadvm: reconcile.SnapshotReady}); err != nil {

@@ -62,6 +62,11 @@ type facts struct {
 	Initrd   string `json:"initrd,omitempty"`
 	Cmdline  string `json:"cmdline,omitempty"`
 	GuestSSH int    `json:"guest_ssh,omitempty"` // guest SSH port, default 22
+	// Egress is the pool's network.egress ("isolated" or "none"; empty: isolated), Network
+	// the worker's policy (reconcile.KeyNetwork; empty on a worker made before policies were
+	// recorded, whose qemu user network reached the host's loopback).
+	Egress  string `json:"egress,omitempty"`
+	Network string `json:"network,omitempty"`
 	// From is the golden a worker was made from (its folder name).
 	From string `json:"from,omitempty"`
 
@@ -70,8 +75,11 @@ type facts struct {
 	// PID and Start identify the running qemu process: the pid alone may be reused.
 	PID   int    `json:"pid,omitempty"`
 	Start uint64 `json:"start,omitempty"` // /proc/PID/stat starttime, clock ticks
-	QMP   string `json:"qmp,omitempty"`
-	Accel string `json:"accel,omitempty"`
+	// PasstPID and PasstStart identify the VM's passt (network.go); zero without one.
+	PasstPID   int    `json:"passt_pid,omitempty"`
+	PasstStart uint64 `json:"passt_start,omitempty"`
+	QMP        string `json:"qmp,omitempty"`
+	Accel      string `json:"accel,omitempty"`
 }
 
 // dir returns the folder of the VM called name.
@@ -179,6 +187,10 @@ func toVM(id string, f *facts, alive bool) reconcile.VM {
 		Name: f.Name, ID: id, Role: f.Role, Pool: f.Pool, Phase: f.Phase, Image: f.Golden, ImageFacts: f.Image,
 		Box: f.Box, Version: f.Version, Created: f.Created, Memory: f.Memory, CPUs: f.CPUs,
 		HostKey: f.HostKey, SSHPort: f.SSHPort, Snapshots: slices.Clone(f.Snapshots), Rejected: f.Rejected,
+		Network: f.Network,
+	}
+	if f.Role == reconcile.RoleWorker && f.Network == "" {
+		v.Network = reconcile.NetworkLegacy
 	}
 	switch {
 	case alive:

@@ -27,20 +27,18 @@ type launch struct {
 
 // args is the qemu command line for the VM in dir.
 func (p *Provider) args(dir string, f *facts, l launch) []string {
-	guest := f.GuestSSH
-	if guest == 0 {
-		guest = 22
-	}
 	a := []string{
 		"-name", f.Name, "-machine", "pc", "-accel", f.Accel,
 		"-m", strconv.Itoa(f.Memory), "-smp", strconv.Itoa(max(f.CPUs, 1)),
 		"-display", "none", "-monitor", "none",
 		"-serial", "file:" + filepath.Join(dir, consoleFile),
-		"-netdev", fmt.Sprintf("user,id=n0,hostfwd=tcp:127.0.0.1:%d-:%d", f.SSHPort, guest),
-		"-device", "virtio-net-pci,netdev=n0", "-device", "virtio-rng-pci",
-		"-drive", "file=" + filepath.Join(dir, diskFile) + ",if=virtio,format=qcow2,cache=unsafe",
-		"-qmp", "unix:" + f.QMP + ",server=on,wait=off",
 	}
+	a = append(a, netdevArgs(f, 3)...) // fd 3: the first of cmd.ExtraFiles
+	a = append(a,
+		"-device", "virtio-net-pci,netdev=n0", "-device", "virtio-rng-pci",
+		"-drive", "file="+filepath.Join(dir, diskFile)+",if=virtio,format=qcow2,cache=unsafe",
+		"-qmp", "unix:"+f.QMP+",server=on,wait=off",
+	)
 	if f.Kernel != "" {
 		a = append(a, "-kernel", f.Kernel)
 		if f.Initrd != "" {
@@ -62,42 +60,82 @@ func (p *Provider) args(dir string, f *facts, l launch) []string {
 	return a
 }
 
-// start launches the VM's qemu as a child process, records its pid and start time in the
-// facts, and waits until its QMP socket answers.
+// start launches the VM's qemu as a child process (after its passt, network.go), records its
+// pid and start time in the facts, and waits until its QMP socket answers. A recorded process
+// of the VM that still runs (a qemu whose passt died) is killed first: one disk, one qemu.
 func (p *Provider) start(ctx context.Context, name string, l launch) (*facts, error) {
 	dir := p.dir(name)
 	f, err := readFacts(dir)
 	if err != nil {
 		return nil, err
 	}
+	p.kill(f)
 	f.QMP = qmpPath(dir)
 	os.Remove(f.QMP)
 	if f.Accel == "" {
 		f.Accel = p.accel
 	}
+	if f, err = p.update(name, func(g *facts) { g.PID, g.Start, g.PasstPID, g.PasstStart, g.QMP, g.Accel = 0, 0, 0, 0, f.QMP, f.Accel }); err != nil {
+		return nil, err
+	}
+	netFile, err := p.startNetwork(name, f)
+	if err != nil {
+		return nil, err
+	}
+	if netFile != nil {
+		defer netFile.Close() // qemu holds its own copy once started
+	}
 	out, err := os.OpenFile(filepath.Join(dir, logFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
+		p.kill(f)
 		return nil, err
 	}
 	cmd := exec.Command(p.cfg.Binary, p.args(dir, f, l)...)
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = out, out // never the agent's own stdio
+	if netFile != nil {
+		cmd.ExtraFiles = []*os.File{netFile}
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	pid, err := p.spawn(cmd, out)
+	if err != nil {
+		p.kill(f)
+		return nil, fmt.Errorf("start qemu: %w", err)
+	}
+	startTime, err := procStart(pid)
+	if err != nil {
+		syscall.Kill(pid, syscall.SIGKILL) // its start time is unknown; the reaper waits for it
+		p.kill(f)
+		return nil, fmt.Errorf("start qemu: %w", err)
+	}
+	f, err = p.update(name, func(g *facts) { g.PID, g.Start = pid, startTime })
+	if err != nil {
+		killProc(pid, startTime)
+		return nil, err
+	}
+	if err := p.waitQMP(ctx, f); err != nil {
+		p.kill(f)
+		return nil, err
+	}
+	return f, nil
+}
+
+// spawn starts cmd as a child the provider reaps (and Close kills); out is closed when it
+// exits. It returns the child's pid.
+func (p *Provider) spawn(cmd *exec.Cmd, out *os.File) (int, error) {
 	p.procMu.Lock()
+	defer p.procMu.Unlock()
 	if p.closed {
-		p.procMu.Unlock()
 		out.Close()
-		return nil, errors.New("provider closed")
+		return 0, errors.New("provider closed")
 	}
 	if err := cmd.Start(); err != nil {
-		p.procMu.Unlock()
 		out.Close()
-		return nil, fmt.Errorf("start qemu: %w", err)
+		return 0, err
 	}
 	pid := cmd.Process.Pid
 	p.children[pid] = cmd.Process
 	p.procs.Add(1)
-	p.procMu.Unlock()
 	go func() {
 		defer p.procs.Done()
 		cmd.Wait()
@@ -106,20 +144,7 @@ func (p *Provider) start(ctx context.Context, name string, l launch) (*facts, er
 		delete(p.children, pid)
 		p.procMu.Unlock()
 	}()
-	startTime, err := procStart(pid)
-	if err != nil {
-		return nil, fmt.Errorf("start qemu: %w", err)
-	}
-	f, err = p.update(name, func(g *facts) { g.PID, g.Start, g.QMP, g.Accel = pid, startTime, f.QMP, f.Accel })
-	if err != nil {
-		p.kill(f)
-		return nil, err
-	}
-	if err := p.waitQMP(ctx, f); err != nil {
-		p.kill(f)
-		return nil, err
-	}
-	return f, nil
+	return pid, nil
 }
 
 // waitQMP waits until the process's QMP socket accepts a connection, or it dies.
@@ -136,6 +161,9 @@ func (p *Provider) waitQMP(ctx context.Context, f *facts) error {
 		}
 		if !alive(f.PID, f.Start) {
 			return fmt.Errorf("qemu exited at start: %s", p.logTail(f.Name))
+		}
+		if f.PasstPID != 0 && !alive(f.PasstPID, f.PasstStart) {
+			return fmt.Errorf("passt exited at start: %s", p.passtLogTail(f.Name))
 		}
 		select {
 		case <-ctx.Done():
@@ -177,18 +205,23 @@ func (p *Provider) waitRunning(ctx context.Context, f *facts) error {
 // logTail returns the end of the VM's qemu.log, for errors.
 func (p *Provider) logTail(name string) string {
 	b, _ := os.ReadFile(filepath.Join(p.dir(name), logFile))
-	b = bytes.TrimSpace(b)
-	if len(b) > 400 {
-		b = b[len(b)-400:]
-	}
-	return string(b)
+	return string(tail(bytes.TrimSpace(b), 400))
 }
 
-// kill ends the VM's recorded process (only if pid and start time still match) and waits
-// for it to be gone.
+// tail is the last n bytes of b.
+func tail(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[len(b)-n:]
+	}
+	return b
+}
+
+// kill ends the VM's recorded processes, qemu then passt (each only if pid and start time
+// still match), and waits for them to be gone.
 func (p *Provider) kill(f *facts) {
 	if f != nil {
 		killProc(f.PID, f.Start)
+		killProc(f.PasstPID, f.PasstStart)
 	}
 }
 
@@ -210,6 +243,10 @@ func killProc(pid int, start uint64) {
 // name. Destroy calls it, so kill-anywhere leaves no process behind.
 func killStrays(dir string) {
 	want := []byte("file=" + filepath.Join(dir, diskFile) + ",")
+	sshPort := 0
+	if f, err := readFacts(dir); err == nil {
+		sshPort = f.SSHPort
+	}
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
@@ -217,7 +254,16 @@ func killStrays(dir string) {
 			continue
 		}
 		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err != nil || !bytes.Contains(b, want) {
+		if err != nil {
+			continue
+		}
+		if sshPort != 0 && isPasstStray(b, sshPort) {
+			if start, err := procStart(pid); err == nil {
+				killProc(pid, start)
+			}
+			continue
+		}
+		if !bytes.Contains(b, want) {
 			continue
 		}
 		for _, arg := range bytes.Split(b, []byte{0}) {

@@ -42,6 +42,9 @@ type Config struct {
 	StateDir string
 	// Binary is the qemu executable. Default "qemu-system-x86_64".
 	Binary string
+	// Passt is the passt executable that gives isolated guests their network (network.go).
+	// Default "passt" from PATH.
+	Passt string
 	// Accel is "auto" (default), "kvm" or "tcg"; see Accel.
 	Accel string
 	// PortRange is the inclusive range of host ports forwarded to guests' SSH. Default
@@ -84,6 +87,9 @@ var _ reconcile.Provider = (*Provider)(nil)
 func New(cfg Config) (*Provider, error) {
 	if cfg.Owner == "" || cfg.StateDir == "" {
 		return nil, fmt.Errorf("qemu: owner and state dir are required")
+	}
+	if cfg.Passt == "" {
+		cfg.Passt = DefaultPasst
 	}
 	if cfg.Binary == "" {
 		cfg.Binary = "qemu-system-x86_64"
@@ -150,7 +156,7 @@ func (p *Provider) Observe(ctx context.Context) (reconcile.Inventory, error) {
 			inv.Foreign = append(inv.Foreign, reconcile.Foreign{Name: f.Name, ID: vmID(e.Name(), f), Owner: f.Owner})
 			continue
 		}
-		inv.VMs = append(inv.VMs, toVM(vmID(e.Name(), f), f, alive(f.PID, f.Start)))
+		inv.VMs = append(inv.VMs, toVM(vmID(e.Name(), f), f, f.running()))
 	}
 	return inv, nil
 }

@@ -62,6 +62,7 @@ type env struct {
 	desired reconcile.Desired
 	applier *reconcile.Applier
 	img     *imagebuild.Image
+	fleet   *spec.Fleet
 }
 
 func newEnv(t testing.TB, workers int) *env {
@@ -103,7 +104,7 @@ func newEnvPool(t testing.TB, workers int, mod func(*spec.Pool)) *env {
 		mod(pool)
 	}
 	fleet := &spec.Fleet{Host: spec.Host{Name: "test-host", StateDir: state}, Boxes: []*spec.Box{box}, Pools: []*spec.Pool{pool}}
-	e := &env{p: p, cache: &boxcache.Cache{Dir: filepath.Join(state, "boxes")}, desired: reconcile.NewDesired(fleet, nil), img: img}
+	e := &env{p: p, cache: &boxcache.Cache{Dir: filepath.Join(state, "boxes")}, desired: reconcile.NewDesired(fleet, nil), img: img, fleet: fleet}
 	e.applier = &reconcile.Applier{Provider: p, Boxes: e.cache, MaxParallel: 2, Retries: 1, RetryBase: 100 * time.Millisecond}
 	return e
 }

@@ -37,7 +37,7 @@ func (v *VM) PowerOff(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if !alive(f.PID, f.Start) {
+	if !f.running() {
 		return nil
 	}
 	c, err := v.p.qmp(ctx, f)
@@ -58,7 +58,7 @@ func (v *VM) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if !alive(f.PID, f.Start) {
+	if !f.running() {
 		if f, err = v.p.start(ctx, v.name, launch{loadvm: sandbox.SnapshotReady}); err != nil {
 			return fmt.Errorf("start %s: %w", v.name, err)
 		}
@@ -125,7 +125,7 @@ func (v *VM) RestoreSnapshot(ctx context.Context, id string) error {
 	if !slices.Contains(f.Snapshots, id) {
 		return fmt.Errorf("restore %s of %s: no such snapshot", id, v.name)
 	}
-	if !alive(f.PID, f.Start) {
+	if !f.running() {
 		if _, err := v.p.start(ctx, v.name, launch{loadvm: id, paused: true}); err != nil {
 			return fmt.Errorf("restore %s of %s: %w", id, v.name, err)
 		}

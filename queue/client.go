@@ -70,6 +70,11 @@ type Config struct {
 	// Retention is how long a finished job's record and log are kept.
 	// Default 7 days.
 	Retention time.Duration
+	// OutboxDir, when set, is the folder where results (and requeues) that
+	// could not be written while Redis was unreachable wait until Run
+	// delivers them, also across a restart of the agent. Without it such
+	// a result is an error for the caller to handle.
+	OutboxDir string
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -139,10 +144,15 @@ type Client struct {
 	reg  registry
 	// fences holds the tokens of the attempts this host runs.
 	fences fences
+	// health follows the connection (health.go).
+	health *health
+	// outbox holds results waiting for Redis; nil without Config.OutboxDir.
+	outbox *outbox
 }
 
 // New returns a Client over an existing connection. The caller keeps
-// ownership of rdb.
+// ownership of rdb; New adds a hook to it that watches for connection
+// errors (health.go).
 func New(rdb redis.UniversalClient, cfg Config, log *slog.Logger) (*Client, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -151,7 +161,14 @@ func New(rdb redis.UniversalClient, cfg Config, log *slog.Logger) (*Client, erro
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Client{rdb: rdb, cfg: cfg, keys: keys{ns: cfg.Namespace}, log: log}, nil
+	c := &Client{rdb: rdb, cfg: cfg, keys: keys{ns: cfg.Namespace}, log: log, health: &health{log: log}}
+	if cfg.OutboxDir != "" {
+		if c.outbox, err = openOutbox(cfg.OutboxDir, log); err != nil {
+			return nil, err
+		}
+	}
+	rdb.AddHook(hook{c.health})
+	return c, nil
 }
 
 // Open connects to cfg.URL and returns a Client that owns the connection;

@@ -64,15 +64,26 @@ func (c *Client) nextFence(ctx context.Context) (int64, error) {
 
 // fenceHolds reports whether token is still the job's current token.
 func fenceHolds(ctx context.Context, r redis.Cmdable, jobKey string, token int64) (bool, error) {
-	cur, err := r.HGet(ctx, jobKey, "fence").Result()
-	if errors.Is(err, redis.Nil) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	return cur == strconv.FormatInt(token, 10), nil
+	holds, _, err := fenceState(ctx, r, jobKey, token)
+	return holds, err
 }
+
+// fenceState reports whether token is still the job's current token, and
+// whether the result of that attempt is already recorded.
+func fenceState(ctx context.Context, r redis.Cmdable, jobKey string, token int64) (holds, recorded bool, err error) {
+	v, err := r.HMGet(ctx, jobKey, "fence", "result_fence").Result()
+	if err != nil {
+		return false, false, err
+	}
+	want := strconv.FormatInt(token, 10)
+	cur, _ := v[0].(string)
+	done, _ := v[1].(string)
+	return cur == want, cur == want && done == want, nil
+}
+
+// errRecorded is fenced's answer when the attempt's result is already
+// recorded: nothing was written.
+var errRecorded = errors.New("queue: result already recorded")
 
 // Stale reports whether this host's attempt at job id has been taken over.
 // It is false for a job this Client does not run.
@@ -96,20 +107,24 @@ const fencedRetries = 5
 // WATCH on the job record makes a takeover between the check and EXEC
 // abort the write, and the check is made again. It returns ErrStale when
 // the attempt has been taken over. Jobs without an id are not fenced.
-func (s *Slot) fenced(ctx context.Context, job *Job, write func(redis.Pipeliner) error) error {
+// A result the attempt already recorded returns errRecorded.
+func (c *Client) fenced(ctx context.Context, job *Job, write func(redis.Pipeliner) error) error {
 	if job.ID == "" || job.Fence == 0 {
-		_, err := s.c.rdb.TxPipelined(ctx, write)
+		_, err := c.rdb.TxPipelined(ctx, write)
 		return err
 	}
-	jobKey := s.c.keys.job(job.ID)
+	jobKey := c.keys.job(job.ID)
 	for range fencedRetries {
-		err := s.c.rdb.Watch(ctx, func(tx *redis.Tx) error {
-			holds, err := fenceHolds(ctx, tx, jobKey, job.Fence)
+		err := c.rdb.Watch(ctx, func(tx *redis.Tx) error {
+			holds, recorded, err := fenceState(ctx, tx, jobKey, job.Fence)
 			if err != nil {
 				return err
 			}
 			if !holds {
 				return ErrStale
+			}
+			if recorded {
+				return errRecorded
 			}
 			_, err = tx.TxPipelined(ctx, write)
 			return err

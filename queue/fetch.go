@@ -42,7 +42,11 @@ return {0}
 // Fetch blocks until a job is available on one of the slot's queues, the
 // slot is drained (ErrDraining), or ctx ends (ctx.Err()). A payload that
 // cannot be parsed is moved to Resque's failed list with the reason, and
-// Fetch goes on waiting. While the host is paused Fetch waits.
+// Fetch goes on waiting. While the host is paused Fetch waits. While Redis
+// is unreachable Fetch waits too, retrying with a bounded, jittered
+// backoff; a payload that reached the slot's processing list without the
+// slot learning of it (the connection broke in between) is taken up once
+// Redis is back, so it is neither lost nor left behind.
 func (s *Slot) Fetch(ctx context.Context) (*Job, error) {
 	s.mu.Lock()
 	busy := s.current != nil
@@ -50,6 +54,7 @@ func (s *Slot) Fetch(ctx context.Context) (*Job, error) {
 	if busy {
 		return nil, ErrBusy
 	}
+	tries := 0
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -57,13 +62,35 @@ func (s *Slot) Fetch(ctx context.Context) (*Job, error) {
 		if s.isDraining() {
 			return nil, ErrDraining
 		}
-		raw, qi, paused, err := s.take(ctx)
+		var (
+			raw    []byte
+			qi     int
+			paused bool
+			err    error
+		)
+		if s.suspect.Load() {
+			raw, qi, err = s.orphan(ctx)
+			if err == nil {
+				s.suspect.Store(false)
+			}
+		}
+		if err == nil && raw == nil {
+			raw, qi, paused, err = s.take(ctx)
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			return nil, err
+			if !Transient(err) {
+				return nil, err
+			}
+			s.suspect.Store(true)
+			if err := waitRetry(ctx, &tries); err != nil {
+				return nil, err
+			}
+			continue
 		}
+		tries = 0
 		if paused {
 			if err := s.waitPaused(ctx); err != nil {
 				return nil, err
@@ -77,6 +104,7 @@ func (s *Slot) Fetch(ctx context.Context) (*Job, error) {
 		if s.isDraining() {
 			// Drain arrived while blocked: hand the job back untouched.
 			if err := s.unmove(ctx, q, raw); err != nil {
+				s.suspect.Store(true)
 				return nil, err
 			}
 			return nil, ErrDraining
@@ -87,10 +115,38 @@ func (s *Slot) Fetch(ctx context.Context) (*Job, error) {
 			if errors.As(err, &perr) {
 				continue
 			}
+			// The payload is in the processing list: take it up again next time.
+			s.suspect.Store(true)
+			if Transient(err) && ctx.Err() == nil {
+				if err := waitRetry(ctx, &tries); err != nil {
+					return nil, err
+				}
+				continue
+			}
 			return nil, err
 		}
 		return job, nil
 	}
+}
+
+// orphan returns a payload in the slot's processing lists that the slot
+// does not hold and whose result does not wait in the outbox: one whose
+// fetch was cut off by a broken connection.
+func (s *Slot) orphan(ctx context.Context) (raw []byte, qi int, err error) {
+	for i, q := range s.queues {
+		items, err := s.c.rdb.LRange(ctx, s.c.keys.processing(s.id, q), 0, -1).Result()
+		if err != nil {
+			return nil, 0, fmt.Errorf("fetch %s: processing list: %w", s.id, err)
+		}
+		for _, it := range items {
+			if !s.c.outbox.holds(s.id, []byte(it)) {
+				s.c.log.Info("job_taken_up_again", "worker", s.id, "queue", q, "job_id", looseID([]byte(it)),
+					"reason", "fetched while the connection to Redis broke")
+				return []byte(it), i, nil
+			}
+		}
+	}
+	return nil, 0, nil
 }
 
 // take returns the next payload and the index of its queue, or nil after

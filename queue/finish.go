@@ -75,46 +75,11 @@ func (s *Slot) Fail(ctx context.Context, job *Job, cause error) error {
 }
 
 func (s *Slot) finish(ctx context.Context, job *Job, r Result) error {
-	k := s.c.keys
-	var failure []byte
-	if r.State == StateErrored {
-		var err error
-		failure, err = failureRecord(job.Raw, r.Err, s.id, job.Queue, time.Now())
-		if err != nil {
-			return fmt.Errorf("finish job %s: %w", job.ID, err)
-		}
+	p, err := s.resultRecord(job, r)
+	if err != nil {
+		return fmt.Errorf("finish job %s: %w", job.ID, err)
 	}
-	errText := ""
-	if r.Err != nil {
-		errText = r.Err.Error()
-	}
-	var lrem *redis.IntCmd
-	write := func(p redis.Pipeliner) error {
-		lrem = p.LRem(ctx, k.processing(s.id, job.Queue), 1, job.Raw)
-		p.Del(ctx, k.worker(s.id))
-		p.Incr(ctx, k.stat("processed"))
-		p.Incr(ctx, k.processedBy(s.id))
-		k.countDone(ctx, p, job.Queue, time.Now())
-		if failure != nil {
-			p.RPush(ctx, k.failed(), failure)
-			p.Incr(ctx, k.stat("failed"))
-			p.Incr(ctx, k.failedBy(s.id))
-		}
-		p.HDel(ctx, k.attempts(), payloadSum(job.Raw))
-		if job.ID != "" {
-			p.HSet(ctx, k.job(job.ID), "id", job.ID, "state", string(r.State),
-				"exit_code", strconv.Itoa(r.ExitCode), "error", errText, "result_fence", strconv.FormatInt(job.Fence, 10),
-				"worker", s.id, "host", s.c.cfg.Host, "queue", job.Queue,
-				"attempt", strconv.Itoa(job.Attempt),
-				"finished_at", time.Now().UTC().Format(time.RFC3339Nano))
-			for _, key := range []string{k.job(job.ID), k.log(job.ID), k.logSeq(job.ID)} {
-				p.Expire(ctx, key, s.c.cfg.Retention)
-			}
-			p.Publish(ctx, k.logChannel(job.ID), endMarker+string(r.State))
-		}
-		return nil
-	}
-	err := s.fenced(ctx, job, write)
+	removed, err := s.c.writeResult(ctx, p)
 	if errors.Is(err, ErrStale) {
 		s.release(job)
 		s.c.log.Warn("stale_attempt_discarded", "worker", s.id, "job_id", job.ID, "attempt", job.Attempt,
@@ -122,10 +87,14 @@ func (s *Slot) finish(ctx context.Context, job *Job, r Result) error {
 		return fmt.Errorf("finish job %s: %w", job.ID, err)
 	}
 	if err != nil {
+		if s.c.keep(p, err) {
+			s.release(job)
+			return nil
+		}
 		return fmt.Errorf("finish job %s: %w", job.ID, err)
 	}
 	s.release(job)
-	if lrem.Val() == 0 {
+	if !removed {
 		// Someone recovered the job while we ran it (our heartbeat expired):
 		// it may run again elsewhere.
 		s.c.log.Warn("job_not_in_processing_list", "worker", s.id, "job_id", job.ID)
@@ -133,6 +102,71 @@ func (s *Slot) finish(ctx context.Context, job *Job, r Result) error {
 	s.c.log.Info("job_finished", "worker", s.id, "job_id", job.ID, "state", string(r.State),
 		"exit_code", r.ExitCode)
 	return nil
+}
+
+// resultRecord is everything writeResult needs to record r, so that it can
+// wait in the outbox.
+func (s *Slot) resultRecord(job *Job, r Result) (*pending, error) {
+	p := &pending{Kind: pendingFinish, Worker: s.id, Host: s.c.cfg.Host, JobID: job.ID, Queue: job.Queue,
+		Payload: job.Raw, Attempt: job.Attempt, Fence: job.Fence, State: r.State, ExitCode: r.ExitCode,
+		FinishedAt: time.Now().UTC().Format(time.RFC3339Nano)}
+	if r.Err != nil {
+		p.Error = r.Err.Error()
+	}
+	if r.State == StateErrored {
+		var err error
+		p.Failure, err = failureRecord(job.Raw, r.Err, s.id, job.Queue, time.Now())
+		if err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// writeResult records p's result in one fenced MULTI/EXEC: the job record,
+// Resque's counters and failure record, the removal from the processing
+// list. It reports whether the payload was still in the processing list.
+// A result this attempt already recorded (an outbox entry delivered twice)
+// is not recorded again.
+func (c *Client) writeResult(ctx context.Context, p *pending) (removed bool, err error) {
+	k := c.keys
+	finished, perr := time.Parse(time.RFC3339Nano, p.FinishedAt)
+	if perr != nil {
+		finished = time.Now()
+	}
+	var lrem *redis.IntCmd
+	write := func(t redis.Pipeliner) error {
+		lrem = t.LRem(ctx, k.processing(p.Worker, p.Queue), 1, p.Payload)
+		t.Del(ctx, k.worker(p.Worker))
+		t.Incr(ctx, k.stat("processed"))
+		t.Incr(ctx, k.processedBy(p.Worker))
+		k.countDone(ctx, t, p.Queue, finished)
+		if p.Failure != nil {
+			t.RPush(ctx, k.failed(), p.Failure)
+			t.Incr(ctx, k.stat("failed"))
+			t.Incr(ctx, k.failedBy(p.Worker))
+		}
+		t.HDel(ctx, k.attempts(), payloadSum(p.Payload))
+		if p.JobID != "" {
+			t.HSet(ctx, k.job(p.JobID), "id", p.JobID, "state", string(p.State),
+				"exit_code", strconv.Itoa(p.ExitCode), "error", p.Error, "result_fence", strconv.FormatInt(p.Fence, 10),
+				"worker", p.Worker, "host", p.Host, "queue", p.Queue,
+				"attempt", strconv.Itoa(p.Attempt), "finished_at", p.FinishedAt)
+			for _, key := range []string{k.job(p.JobID), k.log(p.JobID), k.logSeq(p.JobID)} {
+				t.Expire(ctx, key, c.cfg.Retention)
+			}
+			t.Publish(ctx, k.logChannel(p.JobID), endMarker+string(p.State))
+		}
+		return nil
+	}
+	err = c.fenced(ctx, p.job(), write)
+	if errors.Is(err, errRecorded) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return lrem.Val() > 0, nil
 }
 
 // failureRecord builds a Resque failure in the exact shape Ruby Resque
@@ -179,12 +213,19 @@ func (s *Slot) Requeue(ctx context.Context, job *Job) error {
 	}
 	out, err := s.c.requeueOne(ctx, s.id, job.Queue, job.Raw)
 	if err != nil {
-		return fmt.Errorf("requeue job %s: %w", job.ID, err)
-	}
-	if err := s.c.rdb.Del(ctx, s.c.keys.worker(s.id)).Err(); err != nil {
+		p := &pending{Kind: pendingRequeue, Worker: s.id, Host: s.c.cfg.Host, JobID: job.ID, Queue: job.Queue,
+			Payload: job.Raw, Attempt: job.Attempt, Fence: job.Fence}
+		if s.c.keep(p, err) {
+			s.release(job)
+			return nil
+		}
 		return fmt.Errorf("requeue job %s: %w", job.ID, err)
 	}
 	s.release(job)
+	if err := s.c.rdb.Del(ctx, s.c.keys.worker(s.id)).Err(); err != nil {
+		// Only Resque's "working on" record is left behind; the next job replaces it.
+		s.c.log.Warn("working_record_not_cleared", "worker", s.id, "err", err)
+	}
 	if out == outcomeGone {
 		// A reaper took the payload while this attempt held it: the job
 		// runs (or ran) elsewhere, so there is nothing to hand back.

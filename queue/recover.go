@@ -159,7 +159,10 @@ type RecoverReport struct {
 // server time), or, for a host that keeps no lease (an older agent), when
 // its heartbeat is older than HeartbeatExpiry. Dead workers are also
 // removed from Resque's registry. Any number of hosts may run Recover at
-// once: each payload is moved by exactly one of them.
+// once: each payload is moved by exactly one of them. Workers of other
+// hosts are left alone for one HostLease after this Client last saw Redis
+// unreachable, and workers whose result waits in the outbox are left
+// alone until it is delivered.
 func (c *Client) Recover(ctx context.Context) (RecoverReport, error) {
 	var rep RecoverReport
 	k := c.keys
@@ -179,9 +182,15 @@ func (c *Client) Recover(ctx context.Context) (RecoverReport, error) {
 	for _, l := range leases {
 		until[l.Host] = l.Until
 	}
+	// Right after an outage every lease may have run out while no host
+	// could renew it: other hosts get one lease to heartbeat again first.
+	settled := c.health.sinceFailure() >= c.cfg.HostLease
 	for _, id := range ids {
 		w, ok := parseWorkerID(id)
-		if !ok || c.reg.has(id) {
+		if !ok || c.reg.has(id) || c.outbox.holds(id, nil) {
+			continue
+		}
+		if w.host != c.cfg.Host && !settled {
 			continue
 		}
 		if !c.workerDead(w, beats[id], until, now) {

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -28,6 +29,10 @@ type Slot struct {
 	id     string // host:pid-slot:q1,q2, the Resque worker id
 	name   string // host:pid-slot, the id without queues (node-resque's "name")
 	queues []string
+
+	// suspect is set after a fetch failed midway: the processing lists may
+	// hold a payload the slot does not know of. Only Fetch uses it.
+	suspect atomic.Bool
 
 	mu       sync.Mutex
 	current  *Job          // guarded by mu; the job fetched and not yet finished
@@ -177,15 +182,39 @@ func (s *Slot) Unregister(ctx context.Context) error {
 	return nil
 }
 
-// Run heartbeats every HeartbeatInterval and recovers orphaned jobs at once
-// and every RecoverInterval, until ctx ends. Errors are logged and retried
-// on the next tick; Run returns nil when ctx ends.
+// Run heartbeats every HeartbeatInterval, delivers what waits in the
+// outbox, and recovers orphaned jobs at once and every RecoverInterval,
+// until ctx ends. While Redis is unreachable it retries the heartbeat with
+// a bounded, jittered backoff and leaves everything else for later; Run
+// returns nil when ctx ends.
 func (c *Client) Run(ctx context.Context) error {
-	if err := c.Heartbeat(ctx); err != nil && ctx.Err() == nil {
-		c.log.Warn("heartbeat_failed", "err", err)
+	hbFails := 0
+	next := c.cfg.HeartbeatInterval
+	beat := func() {
+		err := c.Heartbeat(ctx)
+		switch {
+		case err == nil:
+			hbFails, next = 0, c.cfg.HeartbeatInterval
+		case ctx.Err() != nil:
+		default:
+			if !Transient(err) || hbFails == 0 {
+				c.log.Warn("heartbeat_failed", "err", err)
+			}
+			next = retryDelay(hbFails)
+			hbFails++
+		}
+	}
+	beat()
+	// Results kept while Redis was away go first: the reaper must not take
+	// this host's own jobs back from under them.
+	if err := c.deliverOutbox(ctx); err != nil && ctx.Err() == nil {
+		c.log.Warn("outbox_delivery_failed", "err", err)
 	}
 	c.recoverAndLog(ctx)
-	hb := time.NewTicker(c.cfg.HeartbeatInterval)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() { c.runOutbox(ctx) })
+	hb := time.NewTimer(next)
 	defer hb.Stop()
 	rc := time.NewTicker(c.cfg.RecoverInterval)
 	defer rc.Stop()
@@ -194,9 +223,8 @@ func (c *Client) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-hb.C:
-			if err := c.Heartbeat(ctx); err != nil && ctx.Err() == nil {
-				c.log.Warn("heartbeat_failed", "err", err)
-			}
+			beat()
+			hb.Reset(next)
 		case <-rc.C:
 			c.recoverAndLog(ctx)
 		}
@@ -206,7 +234,8 @@ func (c *Client) Run(ctx context.Context) error {
 func (c *Client) recoverAndLog(ctx context.Context) {
 	rep, err := c.Recover(ctx)
 	if err != nil {
-		if ctx.Err() == nil {
+		// An outage is logged once, by the connection's health.
+		if ctx.Err() == nil && !Transient(err) {
 			c.log.Warn("recover_failed", "err", err)
 		}
 		return

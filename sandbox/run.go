@@ -126,6 +126,13 @@ func (s *Sandbox) execute(ctx context.Context, job *queue.Job, lim Limits, ls *l
 	if err := c.Upload(ctx, ScriptPath, 0o700, strings.NewReader(script)); err != nil {
 		return infra("upload script", err)
 	}
+	if len(s.cfg.HostServices) > 0 {
+		stop, err := c.ForwardAll(s.cfg.HostServices)
+		if err != nil {
+			return infra("forward host services", err)
+		}
+		defer stop() // before c.Close: the forwards end with the job
+	}
 
 	jctx, cancelJob := context.WithCancelCause(ctx)
 	defer cancelJob(nil)

@@ -64,6 +64,10 @@ type Config struct {
 	Guest guest.Config
 	// Job is the pool's job block; zero limits take spec's defaults.
 	Job spec.Job
+	// HostServices are the pool's network.host_services ("127.0.0.1:3142"): while a job
+	// runs, each is forwarded over the job's SSH connection and listens inside the guest at
+	// 127.0.0.1 on the same port. A forward the guest refuses fails the attempt (InfraError).
+	HostServices []string
 	// Rollback is spec.RollbackReadySnapshot (default) or
 	// spec.RollbackPerJobSnapshot.
 	Rollback string

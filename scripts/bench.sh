@@ -57,6 +57,7 @@ bench ./vboxprovider BenchmarkIdlePassCalls 20x
 bench ./queue BenchmarkPickupLatency 1x
 bench ./sandbox BenchmarkRollback 2x
 bench ./vboxprovider BenchmarkReprovision5Workers 1x
+bench ./agent/internal/web BenchmarkFleetPage100Hosts32Workers 20x
 # Real VMs: the QEMU provider under whatever accelerator the host has (TCG here: no KVM).
 QEMU=""
 if command -v qemu-system-x86_64 >/dev/null 2>&1; then
@@ -165,6 +166,9 @@ row "---" "---" "---" "---"
 row "plan time, 1,000 workers" \
   "$(ms "$(metric BenchmarkDiff1000Workers ns/op 'empty_host')") empty host; $(ms "$(metric BenchmarkDiff1000Workers ns/op converged)") converged; $(ms "$(metric BenchmarkDiff1000Workers ns/op 'recipes_changed')") recipes changed" \
   "reconcile.Diff over 10 pools x 100 workers, in memory (BenchmarkDiff1000Workers)" "no"
+row "dashboard Fleet page, 100 hosts x 32 VMs" \
+  "$(ms "$(metric BenchmarkFleetPage100Hosts32Workers ns/op)") per page (goal < 100 ms)" \
+  "server side, one pipelined round of reads from a local redis-server, rendered HTML (BenchmarkFleetPage100Hosts32Workers)" "no"
 row "VBoxManage calls per idle pass" \
   "$(int "$(metric BenchmarkIdlePassCalls calls/pass)") whatever the number of VMs (cold pass: $(int "$(metric BenchmarkIdlePassCalls calls/cold-pass)"))" \
   "Observe of 50 managed VMs through a counting VBoxManage wrapper (BenchmarkIdlePassCalls)" "no (counts calls)"

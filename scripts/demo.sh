@@ -6,7 +6,9 @@
 # QEMU path: scripts/qemu-deps.sh installs QEMU and the image tools when QEMU is missing;
 # `fleet-testimage box` (qemu/imagebuild/cmd/fleet-testimage) builds the tiny Linux guest the
 # QEMU provider's tests boot (cached) and packs it as a box; `fleet-testimage serve` serves the
-# repository to the guests at 10.0.2.2 (their `git` is a stand-in that fetches URL/archive.tar).
+# repository on 127.0.0.1, opened to the guests as the pool's one host service (they fetch it at
+# their own 127.0.0.1 on the same port; their `git` is a stand-in that fetches URL/archive.tar).
+# A job shows that the host's Redis is not reachable from a build, while that service is.
 # The proof of rollback is from inside the VMs: after the vandal, two check jobs run at once, one
 # on each VM. The agent leaves QEMU VMs running on exit by design: the demo kills them itself.
 #
@@ -240,7 +242,8 @@ gitq checkout -q main
 say "repo     file://$REPO  main=${GOOD:0:8} (tests pass), broken=${BAD:0:8} (tests fail)"
 URL_GOOD=file://$REPO URL_BAD=file://$REPO
 if [ "$PROVIDER" = qemu ]; then
-  # The guests' git stand-in fetches URL/archive.tar: one URL per commit, served at 10.0.2.2.
+  # The guests' git stand-in fetches URL/archive.tar: one URL per commit, served on the host's
+  # 127.0.0.1 and forwarded into each build at the guest's 127.0.0.1 (network.host_services).
   WEB=$DEMO/web
   mkdir -p "$WEB/calc-main" "$WEB/calc-broken" "$WEB/release"
   git -C "$REPO" archive -o "$WEB/calc-main/archive.tar" "$GOOD"
@@ -249,9 +252,10 @@ if [ "$PROVIDER" = qemu ]; then
   WEB_PID=$!
   for _ in $(seq 100); do [ -s "$DEMO/web.port" ] || sleep 0.1; done
   [ -s "$DEMO/web.port" ] || fail "fleet-testimage serve did not start (see $DEMO/web.log)"
-  WEB_URL=http://10.0.2.2:$(cat "$DEMO/web.port")
+  WEB_PORT=$(cat "$DEMO/web.port")
+  WEB_URL=http://127.0.0.1:$WEB_PORT
   URL_GOOD=$WEB_URL/calc-main URL_BAD=$WEB_URL/calc-broken
-  say "web      pid $WEB_PID serves $WEB to the guests as $WEB_URL (main and broken as archive.tar)"
+  say "web      pid $WEB_PID serves $WEB on the host's 127.0.0.1:$WEB_PORT; the pool's host_services opens it to the guests as $WEB_URL"
 fi
 
 # A free loopback port for Redis and a block of 100 for the guests' forwarded SSH ports.
@@ -265,6 +269,7 @@ sed -e "s|@STATE_DIR@|$DEMO/state|" -e "s|@MANAGE@|$VBOXSIM|" \
   -e "s|@REDIS_URL@|redis://127.0.0.1:$REDIS_PORT/0|" -e "s|@BOX@|$BOX|" \
   -e "s|@BOX_SHA256@|$BOX_SHA|" -e "s|@COOKBOOKS@|$ROOT/examples/cookbooks|" \
   -e "s|@BOX_USER@|${BOX_USER:-}|" -e "s|@BOX_KEY@|${BOX_KEY:-}|" -e "s|@ACCEL@|${QEMU_ACCEL:-auto}|" \
+  -e "s|@WEB_PORT@|${WEB_PORT:-}|" \
   "$TEMPLATE" >"$FLEET_CONFIG"
 say "redis    redis-server pid $REDIS_PID on 127.0.0.1:$REDIS_PORT (private to this demo)"
 if [ "$PROVIDER" = qemu ]; then
@@ -359,6 +364,16 @@ follow() {
 }
 follow pass-1 0
 follow fail-1 1
+
+if [ "$PROVIDER" = qemu ]; then
+  # What a build can reach: the one listed host service, not the host's Redis beside it. The
+  # probes stay inside the guest (its own 127.0.0.1), so no packet leaves this machine.
+  submit --id reach-1 --url "$URL_GOOD" --commit "$GOOD" --branch main \
+    -s "wget -q -O /dev/null $WEB_URL/calc-main/archive.tar && echo 'repository server: reachable at $WEB_URL (a listed host service)'" \
+    -s "if printf 'PING\\r\\n' | nc -w 3 127.0.0.1 $REDIS_PORT 2>/dev/null | grep -q PONG; then echo 'host Redis answered PONG: NOT ISOLATED'; exit 1; fi; echo 'host Redis (127.0.0.1:$REDIS_PORT on the host): no answer from inside the build'"
+  say "reach-1  the repository server is reachable from a build, the host's Redis is not (should pass)"
+  follow reach-1 0
+fi
 
 # Where a job runs, from agent status.
 vm_of() {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the QEMU provider and its real-VM tests need, only when missing: QEMU (TCG is
-# enough; KVM is used when /dev/kvm is usable), qemu-img, and the tools qemu/imagebuild uses to
+# enough; KVM is used when /dev/kvm is usable), qemu-img, passt (the guests' default network), and the tools qemu/imagebuild uses to
 # make the tiny test guest from Debian packages (busybox-static, dropbear, cpio, mke2fs, kmod).
 # The kernel is fetched by imagebuild itself with `apt-get download`, so the apt lists must be
 # current: this script runs apt-get update when it installs anything or the lists are empty.
@@ -9,6 +9,8 @@ set -euo pipefail
 need=()
 command -v qemu-system-x86_64 >/dev/null 2>&1 || need+=(qemu-system-x86)
 command -v qemu-img >/dev/null 2>&1 || need+=(qemu-utils)
+command -v passt >/dev/null 2>&1 || need+=(passt) # the default network of QEMU guests (qemu/network.go)
+command -v ip >/dev/null 2>&1 || need+=(iproute2) # network namespaces of the network tests (internal/netnstest)
 dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
 [ -x /usr/sbin/dropbear ] || need+=(dropbear-bin)
 command -v dropbearkey >/dev/null 2>&1 || need+=(dropbear-bin)

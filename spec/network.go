@@ -32,7 +32,8 @@ type Network struct {
 	Egress string
 	// HostServices are host services ("127.0.0.1:3142") a build may reach: each is forwarded
 	// into the guest over the agent's SSH connection and listens there at 127.0.0.1 on the same
-	// port while a job runs. Hosts are loopback IP literals; no duplicates. Default: none.
+	// port while a job runs. Hosts are loopback IP literals, ports 1024 and up (the guest's
+	// listener belongs to the build user); no duplicates. Default: none.
 	HostServices []string
 	// EgressRange and HostServicesRange are the attributes' values, for diagnostics; zero when
 	// absent.
@@ -69,6 +70,9 @@ func (d *decoder) network(n *node, provider string) Network {
 		switch {
 		case err != nil:
 			d.errorf(ranges[i], "Invalid host service", "%s.", err)
+		case ap.Port() < 1024:
+			d.errorf(ranges[i], "Privileged host service port",
+				"port %d is below 1024: the guest listens for it as the build user, which may not bind privileged ports; serve it on the host at a port from 1024 up.", ap.Port())
 		case seen[ap.String()]:
 			d.errorf(ranges[i], "Duplicate host service", "host service %q is listed twice; remove one.", s)
 		case seenPort(seen, ap.Port()):

@@ -28,31 +28,31 @@ const (
 // joined with dots; slices of blocks are classified as a whole). Adding a field to Fleet or to
 // one of its block structs without a line here fails TestReloadClassesCoverEveryField.
 var reloadClasses = map[string]ReloadClass{
-	"Host.Name":                      ReloadRestart,
-	"Host.StateDir":                  ReloadRestart,
-	"VirtualBox.Manage":              ReloadRestart,
-	"VirtualBox.MaxParallel":         ReloadRestart,
-	"VirtualBox.SSHPortRange":        ReloadRestart,
-	"VirtualBox.CallTimeout":         ReloadRestart,
-	"QEMU.Binary":                    ReloadRestart,
-	"QEMU.Accel":                     ReloadRestart,
-	"Queue.Redis":                    ReloadRestart,
-	"Queue.Namespace":                ReloadRestart,
-	"Queue.MaxAttempts":              ReloadRestart,
-	"Queue.HostLease":                ReloadRestart,
-	"Queue.Heartbeat":                ReloadRestart,
-	"Queue.Credentials.Username":     ReloadRestart,
-	"Queue.Credentials.PasswordFile": ReloadRestart,
-	"Queue.Credentials.PasswordEnv":  ReloadRestart,
-	"Reconcile.Resync":               ReloadRestart,
-	"Metrics.Listen":                 ReloadRestart,
-	"Web.Listen":                     ReloadRestart,
-	"Web.AuthFile":                   ReloadRestart,
-	"Web.ReadOnly":                   ReloadRestart,
+	"Host.Name":                      ReloadRestart, // the worker ids, leases and VM owner marks carry it
+	"Host.StateDir":                  ReloadRestart, // the apply lock, control socket and drain state live there
+	"VirtualBox.Manage":              ReloadRestart, // the VBoxManage driver is built once, at start
+	"VirtualBox.MaxParallel":         ReloadRestart, // the driver's host-wide mutation slots are sized at start
+	"VirtualBox.SSHPortRange":        ReloadRestart, // forwarded ports already allocated to running VMs
+	"VirtualBox.CallTimeout":         ReloadRestart, // the driver is built once, at start
+	"QEMU.Binary":                    ReloadRestart, // the QEMU provider is built once, at start
+	"QEMU.Accel":                     ReloadRestart, // running VMs keep their accelerator
+	"Queue.Redis":                    ReloadLive,    // a new queue client; workers move after their job
+	"Queue.Namespace":                ReloadLive,
+	"Queue.MaxAttempts":              ReloadLive,
+	"Queue.HostLease":                ReloadLive,
+	"Queue.Heartbeat":                ReloadLive,
+	"Queue.Credentials.Username":     ReloadLive,
+	"Queue.Credentials.PasswordFile": ReloadLive,
+	"Queue.Credentials.PasswordEnv":  ReloadLive,
+	"Reconcile.Resync":               ReloadLive, // the loop's ticker is reset
+	"Metrics.Listen":                 ReloadLive, // rebound; a bind failure rejects the edit
+	"Web.Listen":                     ReloadLive, // rebound; a bind failure rejects the edit
+	"Web.AuthFile":                   ReloadLive, // the dashboard is rebuilt with the new token
+	"Web.ReadOnly":                   ReloadLive, // the dashboard is rebuilt
 	"Boxes":                          ReloadReplace,
 	"Pools":                          ReloadReplace,
 	"Files":                          ReloadLive, // which files were read: informational only
-	"Reports":                        ReloadRestart,
+	"Reports":                        ReloadLive, // unchanged reporters keep their queue; new ones start
 }
 
 // ReloadChange is one setting that differs between two specs, with how it is taken.

@@ -1,6 +1,7 @@
 // Located diagnostics for edits a running agent cannot take live: each restart-only change is
-// placed on its attribute (or block) in the edited files and says a restart is needed. No value
-// is printed: a queue URL may hold a password.
+// placed on its attribute (or block) in the edited files and says a restart is needed; a live
+// setting the agent failed to take (a listener that does not bind) is placed the same way. No
+// value is printed: a queue URL may hold a password.
 package spec
 
 import (
@@ -56,6 +57,36 @@ func snake(s string) string {
 // located on the setting's attribute, else its block, else the first file's start, and the
 // diagnostics in HCL's text form (without source lines).
 func RestartDiagnostics(changes []ReloadChange, files []string) (hcl.Diagnostics, string) {
+	parsed := parseForLocating(files)
+	var diags hcl.Diagnostics
+	for _, c := range changes {
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Restart needed",
+			Detail: fmt.Sprintf("%s changed, but it is read only when the agent starts; the running agent keeps its current fleet.hcl and has not applied this edit. Restart the agent to apply it, or undo the change.",
+				c.Setting()),
+			Subject: locate(parsed, c.Setting()),
+		})
+	}
+	return diags, diagText(diags)
+}
+
+// LiveDiagnostics is the located error of an edit a running agent tried to take live and
+// could not (a listener that does not bind, a Redis that does not answer): setting is its
+// fleet.hcl name ("metrics.listen"), cause says why. cause must hold no secret.
+func LiveDiagnostics(setting, cause string, files []string) (hcl.Diagnostics, string) {
+	diags := hcl.Diagnostics{{
+		Severity: hcl.DiagError,
+		Summary:  "Edit not applied",
+		Detail: fmt.Sprintf("%s changed, and the running agent could not take it: %s. The running agent keeps its current fleet.hcl and has not applied this edit; fix the setting or undo the change.",
+			setting, cause),
+		Subject: locate(parseForLocating(files), setting),
+	}}
+	return diags, diagText(diags)
+}
+
+// parseForLocating parses files for locate; files that do not parse are skipped.
+func parseForLocating(files []string) []*hcl.File {
 	p := hclparse.NewParser()
 	var parsed []*hcl.File
 	for _, name := range files {
@@ -63,18 +94,12 @@ func RestartDiagnostics(changes []ReloadChange, files []string) (hcl.Diagnostics
 			parsed = append(parsed, f)
 		}
 	}
-	var diags hcl.Diagnostics
-	for _, c := range changes {
-		d := &hcl.Diagnostic{
-			Severity: hcl.DiagError,
-			Summary:  "Restart needed",
-			Detail: fmt.Sprintf("%s changed, but it is read only when the agent starts; the running agent keeps its current fleet.hcl and has not applied this edit. Restart the agent to apply it, or undo the change.",
-				c.Setting()),
-			Subject: locate(parsed, c.Setting()),
-		}
-		diags = append(diags, d)
-	}
-	// HCL's text form without source lines: the line of queue.redis may hold a password.
+	return parsed
+}
+
+// diagText is HCL's text form without source lines: the line of queue.redis may hold a
+// password.
+func diagText(diags hcl.Diagnostics) string {
 	var buf bytes.Buffer
 	for _, d := range diags {
 		fmt.Fprintf(&buf, "Error: %s\n\n", d.Summary)
@@ -83,7 +108,7 @@ func RestartDiagnostics(changes []ReloadChange, files []string) (hcl.Diagnostics
 		}
 		fmt.Fprintf(&buf, "%s\n\n", d.Detail)
 	}
-	return diags, buf.String()
+	return buf.String()
 }
 
 // locate finds setting ("block.attr" or "block") in files, the last file first (overrides are

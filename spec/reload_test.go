@@ -63,14 +63,16 @@ func TestClassifyReloadReportsEachChangedSetting(t *testing.T) {
 	}{
 		{"no change", func(*Fleet) {}, nil},
 		{"a moved block is no change", func(f *Fleet) { f.Reports[0].DeclRange.Start.Line = 12 }, nil},
-		{"a report endpoint needs a restart", func(f *Fleet) { f.Reports[0].URL = "http://127.0.0.1:9/other" },
-			[]ReloadChange{{"Reports", ReloadRestart}}},
+		{"a report endpoint reloads live", func(f *Fleet) { f.Reports[0].URL = "http://127.0.0.1:9/other" },
+			[]ReloadChange{{"Reports", ReloadLive}}},
 		{"state_dir needs a restart", func(f *Fleet) { f.Host.StateDir = "/srv/fleet" },
 			[]ReloadChange{{"Host.StateDir", ReloadRestart}}},
 		{"pool count is reconciled", func(f *Fleet) { f.Pools[0].VMs = 3 },
 			[]ReloadChange{{"Pools", ReloadReplace}}},
 		{"several blocks, sorted", func(f *Fleet) { f.Queue.Namespace = "ci"; f.Reconcile.Resync = time.Minute },
-			[]ReloadChange{{"Queue.Namespace", ReloadRestart}, {"Reconcile.Resync", ReloadRestart}}},
+			[]ReloadChange{{"Queue.Namespace", ReloadLive}, {"Reconcile.Resync", ReloadLive}}},
+		{"host name needs a restart beside a live queue move", func(f *Fleet) { f.Host.Name = "build-02"; f.Queue.Redis = "redis://127.0.0.1:6380/0" },
+			[]ReloadChange{{"Host.Name", ReloadRestart}, {"Queue.Redis", ReloadLive}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -133,6 +135,35 @@ func TestRestartDiagnosticsLocateEachSetting(t *testing.T) {
 			}
 			if strings.Contains(text, "hunter2") {
 				t.Errorf("detail holds the queue password: %s", diags[0].Detail)
+			}
+		})
+	}
+}
+
+// TestLiveDiagnosticsLocateTheSettingWithoutItsValue: a live setting the agent failed to take
+// is reported on its attribute with the cause, and never with the setting's value.
+func TestLiveDiagnosticsLocateTheSettingWithoutItsValue(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "fleet.hcl")
+	src := "queue {\n  redis = \"redis://:hunter2@127.0.0.1:6379/0\"\n}\nmetrics {\n  listen = \"127.0.0.1:9464\"\n}\n"
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		setting string
+		line    int
+	}{{"queue.redis", 2}, {"metrics.listen", 5}, {"web.listen", 1}} {
+		t.Run(c.setting, func(t *testing.T) {
+			diags, text := LiveDiagnostics(c.setting, "address already in use", []string{path})
+			if len(diags) != 1 || diags[0].Subject == nil || diags[0].Subject.Start.Line != c.line {
+				t.Fatalf("diags = %v, want one on line %d", diags, c.line)
+			}
+			for _, want := range []string{"Error: Edit not applied", c.setting + " changed", "address already in use", fmt.Sprintf("%s line %d", path, c.line)} {
+				if !strings.Contains(text, want) {
+					t.Errorf("text lacks %q:\n%s", want, text)
+				}
+			}
+			if strings.Contains(text, "hunter2") {
+				t.Errorf("text holds the queue password:\n%s", text)
 			}
 		})
 	}

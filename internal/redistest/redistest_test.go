@@ -56,3 +56,26 @@ func TestStartACLRequiresTheUser(t *testing.T) {
 		}
 	}
 }
+
+// TestPersistentServerKeepsDataAcrossKillAndRestart: a StartPersistent server that is killed
+// refuses connections, and after Restart answers on the same address with every write it
+// acknowledged before the kill.
+func TestPersistentServerKeepsDataAcrossKillAndRestart(t *testing.T) {
+	s := StartPersistent(t)
+	ctx := context.Background()
+	c := s.Client(t)
+	for i := range 100 {
+		if err := c.RPush(ctx, "list", i).Err(); err != nil {
+			t.Fatalf("rpush: %v", err)
+		}
+	}
+	s.Kill()
+	if err := c.Ping(ctx).Err(); err == nil {
+		t.Fatal("ping answered after Kill")
+	}
+	s.Restart()
+	n, err := c.LLen(ctx, "list").Result()
+	if err != nil || n != 100 {
+		t.Fatalf("after restart: llen = %d, %v; want 100", n, err)
+	}
+}

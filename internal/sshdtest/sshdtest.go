@@ -51,6 +51,8 @@ type Server struct {
 	// ClientKey is a fresh ed25519 key listed in the server's authorized_keys.
 	ClientKey ssh.Signer
 
+	remoteForwarding bool // AllowTcpForwarding remote instead of no
+
 	cmd    *exec.Cmd
 	exited chan struct{}
 	mu     sync.Mutex // serializes writes to authorized_keys
@@ -70,6 +72,18 @@ func Binary() string {
 // Start starts an sshd for tb and waits until it sends its SSH banner.
 func Start(tb testing.TB) *Server {
 	tb.Helper()
+	return start(tb, false)
+}
+
+// StartRemoteForwarding is Start with remote port forwarding allowed (`ssh -R`, as guests'
+// SSH servers allow by default), for tests of forwards into a guest.
+func StartRemoteForwarding(tb testing.TB) *Server {
+	tb.Helper()
+	return start(tb, true)
+}
+
+func start(tb testing.TB, remoteForwarding bool) *Server {
+	tb.Helper()
 	bin := Binary()
 	if bin == "" {
 		tb.Skip("sshdtest: no sshd found at " + DefaultBinary +
@@ -84,7 +98,7 @@ func Start(tb testing.TB) *Server {
 	if err != nil {
 		tb.Fatalf("sshdtest: current user: %v", err)
 	}
-	s := &Server{User: u.Username, Dir: tb.TempDir()}
+	s := &Server{User: u.Username, Dir: tb.TempDir(), remoteForwarding: remoteForwarding}
 	if err := s.writeKeys(); err != nil {
 		tb.Fatalf("sshdtest: %v", err)
 	}
@@ -138,6 +152,10 @@ func (s *Server) writeKeys() error {
 func (s *Server) authorizedKeysPath() string { return filepath.Join(s.Dir, "authorized_keys") }
 
 func (s *Server) config(port int) string {
+	forwarding := "no"
+	if s.remoteForwarding {
+		forwarding = "remote"
+	}
 	lines := []string{
 		"Port " + strconv.Itoa(port),
 		"ListenAddress 127.0.0.1",
@@ -155,7 +173,7 @@ func (s *Server) config(port int) string {
 		"PrintMotd no",
 		"PrintLastLog no",
 		"X11Forwarding no",
-		"AllowTcpForwarding no",
+		"AllowTcpForwarding " + forwarding,
 		"MaxSessions 64",
 		"MaxStartups 64:30:128",
 		"LogLevel VERBOSE",

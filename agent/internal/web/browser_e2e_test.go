@@ -3,141 +3,19 @@ package web
 import (
 	"context"
 	"encoding/base64"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
-	"github.com/chromedp/cdproto/page"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"github.com/fleet-agent/fleet/internal/browsertest"
 	"github.com/fleet-agent/fleet/queue"
 	"github.com/redis/go-redis/v9"
 )
-
-// chromium starts a headless Debian chromium with a fresh profile, or skips
-// the test when it is not installed (scripts/test-deps.sh installs it).
-func chromium(t *testing.T) context.Context {
-	t.Helper()
-	bin, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Skip("chromium is not installed (scripts/test-deps.sh installs Debian's chromium): skipping the browser test")
-	}
-	dir, err := os.MkdirTemp("", "fleet-web-chromium-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Bound the whole browser: the test should take seconds.
-	base, stop := context.WithTimeout(context.Background(), 50*time.Second)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(base,
-		chromedp.ExecPath(bin), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true), chromedp.UserDataDir(dir))
-	ctx, cancel := chromedp.NewContext(alloc)
-	t.Cleanup(func() {
-		cancel()
-		cancelAlloc()
-		stop()
-		// Chromium's children may still write into the profile briefly.
-		for range 50 {
-			if os.RemoveAll(dir) == nil {
-				return
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	})
-	return ctx
-}
-
-// browserTrouble records every JavaScript dialog, uncaught exception and
-// console error of the page: markup smuggled into a log or payload must run
-// nothing.
-type browserTrouble struct {
-	mu   sync.Mutex
-	seen []string
-	wg   sync.WaitGroup // the goroutines that dismiss dialogs
-}
-
-// cdpDo runs one DevTools command as a chromedp action.
-func cdpDo[P any](c cdp.Command[P, cdp.Empty], params P) chromedp.Action[chromedp.Void] {
-	return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
-		_, err := cdp.Call(ctx, tg, c, params)
-		return chromedp.Void{}, err
-	}
-}
-
-func (b *browserTrouble) listen(t *testing.T, ctx context.Context) {
-	err := chromedp.Listen(ctx, func(ev any) {
-		var what string
-		switch e := ev.(type) {
-		case *page.EventJavascriptDialogOpening:
-			what = "dialog: " + e.Message
-			// A dialog blocks the page: dismiss it, outside the event loop.
-			b.wg.Add(1)
-			go func() {
-				defer b.wg.Done()
-				_ = chromedp.Do(ctx, cdpDo(page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false}))
-			}()
-		case *runtime.EventExceptionThrown:
-			what = "exception: " + e.ExceptionDetails.Text
-		case *runtime.EventConsoleAPICalled:
-			if e.Type == runtime.ConsoleAPICalledTypeError {
-				what = "console error"
-			}
-		}
-		if what != "" {
-			b.mu.Lock()
-			b.seen = append(b.seen, what)
-			b.mu.Unlock()
-		}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.wg.Wait)
-}
-
-func (b *browserTrouble) check(t *testing.T, where string) {
-	t.Helper()
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if len(b.seen) > 0 {
-		t.Errorf("%s: the page ran script or failed: %q", where, b.seen)
-	}
-}
-
-// screenshots saves full-page PNGs where a person can look at them after the
-// run: $TMPDIR/fleet-web-screenshots-*/ (the path is logged).
-type screenshots struct{ dir string }
-
-func newScreenshots(t *testing.T) *screenshots {
-	dir, err := os.MkdirTemp("", "fleet-web-screenshots-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshots of each page: %s", dir)
-	return &screenshots{dir}
-}
-
-func (s *screenshots) take(ctx context.Context, t *testing.T, name string) {
-	t.Helper()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // 100: PNG
-	if err != nil {
-		t.Errorf("screenshot %s: %v", name, err)
-		return
-	}
-	if err := os.WriteFile(filepath.Join(s.dir, name+".png"), png, 0o644); err != nil {
-		t.Error(err)
-	}
-}
 
 // TestE2EWebDashboardInABrowser proves in a real chromium that the Fleet,
 // Queues and Failed pages render what Redis holds, that a running job's log
@@ -147,12 +25,11 @@ func (s *screenshots) take(ctx context.Context, t *testing.T, name string) {
 // run nothing, and that a finished job's page renders with JavaScript off.
 // It saves a screenshot of each page.
 func TestE2EWebDashboardInABrowser(t *testing.T) {
-	ctx := chromium(t)
+	ctx := browsertest.Start(t, 50*time.Second)
 	_, rdb, hs := newTest(t)
 	rctx := context.Background()
-	trouble := &browserTrouble{}
-	trouble.listen(t, ctx)
-	shots := newScreenshots(t)
+	trouble := browsertest.WatchTrouble(t, ctx)
+	shots := browsertest.NewScreenshots(t)
 
 	// Fleet and Queues pages from what agents and Resque clients wrote.
 	rdb.ZAdd(rctx, "resque:fleet:leases", redis.Z{Member: "build-a", Score: float64(testNow.Add(20 * time.Second).UnixMilli())})
@@ -165,11 +42,11 @@ func TestE2EWebDashboardInABrowser(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Navigate(hs.URL+"/"), chromedp.WaitVisible(`section#host-build-a table.vms`)); err != nil {
 		t.Fatalf("fleet page: %v", err)
 	}
-	shots.take(ctx, t, "fleet")
+	shots.Take(ctx, t, "fleet")
 	if err := chromedp.Do(ctx, chromedp.Navigate(hs.URL+"/queues"), chromedp.WaitVisible(`table.queues`)); err != nil {
 		t.Fatalf("queues page: %v", err)
 	}
-	shots.take(ctx, t, "queues")
+	shots.Take(ctx, t, "queues")
 	rdb.Del(rctx, "resque:queue:builds")
 
 	// A running job: the log so far, then more lines as the browser watches.
@@ -195,7 +72,7 @@ func TestE2EWebDashboardInABrowser(t *testing.T) {
 	if err != nil || n != 300 {
 		t.Fatalf("log shows %d of 300 followed lines (%v): replayed or lost output", n, err)
 	}
-	shots.take(ctx, t, "job-live")
+	shots.Take(ctx, t, "job-live")
 	if txt, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("log").textContent`)); err != nil ||
 		!strings.Contains(txt, "<script>alert('log')</script>") {
 		t.Errorf("the log's markup is not shown as text: %q, %v", txt, err)
@@ -218,14 +95,14 @@ func TestE2EWebDashboardInABrowser(t *testing.T) {
 		t.Fatalf("Retry without the dashboard's token requeued the job")
 	}
 	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte("ops:"+testToken))
-	if err := chromedp.Do(ctx, cdpDo(network.Enable, network.EnableParams{}),
-		cdpDo(network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: network.Headers{"Authorization": auth}})); err != nil {
+	if err := chromedp.Do(ctx, browsertest.Command(network.Enable, network.EnableParams{}),
+		browsertest.Command(network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: network.Headers{"Authorization": auth}})); err != nil {
 		t.Fatal(err)
 	}
 	if err := chromedp.Do(ctx, chromedp.Navigate(hs.URL+"/failed"), chromedp.WaitVisible(`table.failed`)); err != nil {
 		t.Fatalf("failed page: %v", err)
 	}
-	shots.take(ctx, t, "failed")
+	shots.Take(ctx, t, "failed")
 	if err := chromedp.Do(ctx, chromedp.Click(`form[action="/failed/0/retry"] button`), chromedp.WaitVisible(`.retried`)); err != nil {
 		t.Fatalf("retry: %v", err)
 	}
@@ -238,7 +115,7 @@ func TestE2EWebDashboardInABrowser(t *testing.T) {
 		_, err := cdp.Call(ctx, tg, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
 		return chromedp.Void{}, err
 	}
-	trouble.check(t, "pages with JavaScript on")
+	trouble.Check(t, "pages with JavaScript on")
 	seedJob(t, rdb, "done1", queue.StatePassed, "\x1b[36mall green\x1b[0m\n")
 	if err := chromedp.Do(ctx, noJS, chromedp.Navigate(hs.URL+"/jobs/done1")); err != nil {
 		t.Fatalf("job page with JavaScript off: %v", err)
@@ -247,6 +124,6 @@ func TestE2EWebDashboardInABrowser(t *testing.T) {
 	if err != nil || text != "all green" {
 		t.Fatalf("job page with JavaScript off: log %q, %v", text, err)
 	}
-	shots.take(ctx, t, "job-finished-nojs")
-	trouble.check(t, "all pages")
+	shots.Take(ctx, t, "job-finished-nojs")
+	trouble.Check(t, "all pages")
 }

@@ -26,9 +26,7 @@ type HostView struct {
 	PlanText string
 	PlanJSON []byte
 	PlanAt   time.Time
-	// PlanEmpty is true when the last plan changes nothing.
-	PlanEmpty bool
-	Rejected  *Rejected
+	Rejected *Rejected
 }
 
 // HostFile is one file of the fleet.hcl in force.

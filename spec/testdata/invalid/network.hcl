@@ -25,6 +25,7 @@ pool "qemu-bad" {
       "127.0.0.1:70000",  # ERROR: Invalid host service
       "[fe80::1%lo]:80",  # ERROR: Invalid host service
       "[::1]:8080",
+      "127.0.0.1:80",     # ERROR: Privileged host service port
     ]
   }
 }

@@ -9,8 +9,8 @@
 //
 //	fleet-testimage serve -dir DIR -port-file FILE
 //
-// serves DIR over HTTP on a free 127.0.0.1 port (guests reach it as 10.0.2.2 through QEMU's
-// user network), writes the port to FILE once listening, and stops on SIGINT or SIGTERM.
+// serves DIR over HTTP on a free 127.0.0.1 port (guests reach it as a host service of their
+// pool, network.host_services, at 127.0.0.1 on the same port), writes the port to FILE once listening, and stops on SIGINT or SIGTERM.
 package main
 
 import (
