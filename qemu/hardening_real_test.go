@@ -14,6 +14,7 @@ import (
 
 	"github.com/fleet-agent/fleet/golden"
 	"github.com/fleet-agent/fleet/guest"
+	"github.com/fleet-agent/fleet/internal/netnstest"
 	"github.com/fleet-agent/fleet/qemu/imagebuild"
 	"github.com/fleet-agent/fleet/reconcile"
 	"github.com/fleet-agent/fleet/sandbox"
@@ -154,8 +155,13 @@ func checkRemoteForward(t *testing.T, ctx context.Context, e *env, name string) 
 // q-2 as root or vagrant. Whether q-1 can reach q-2's forwarded SSH port is network
 // isolation's business (logged, not asserted), so the logins are tried from the host, which
 // always reaches the port: the hardening is proven as a wall of its own. The same logins to an
-// unhardened box are accepted (TestGoldenHardeningQEMUUnhardenedImageAcceptsPassword).
+// unhardened box are accepted (TestGoldenHardeningQEMUUnhardenedImageAcceptsPassword). It
+// runs in network namespaces of its own (internal/netnstest): q-1's probe of 10.0.2.2 never
+// leaves this machine.
 func TestCrossVMLoginRefusedQEMU(t *testing.T) {
+	if ns := netnstest.Run(t); ns == nil {
+		return
+	}
 	e := newEnv(t, 2)
 	ctx, ep := e.convergeTo(t, "q-2")
 	_, port, _ := net.SplitHostPort(ep.Addr)
