@@ -64,11 +64,11 @@ func (p *Provider) virtualBoxVersion(ctx context.Context) (vbox.Version, error) 
 	}
 	got, err := p.d.Version(ctx)
 	if err != nil {
-		return vbox.Version{}, fmt.Errorf("VirtualBox version: %w", err)
+		return vbox.Version{}, fmt.Errorf("read VirtualBox version: %w", err)
 	}
 	if !got.AtLeast(7, 0) {
-		p.log.Warn("VirtualBox before 7.0: builds can reach services on this host's loopback through NAT (10.0.2.2); see agent doctor",
-			"version", got.String())
+		p.log.Warn("host loopback open to builds", "virtualbox", got.String(),
+			"why", "VirtualBox before 7.0 maps the NAT gateway 10.0.2.2 to this host's loopback; see agent doctor")
 	}
 	p.mu.Lock()
 	p.version = &got

@@ -84,7 +84,7 @@ func TestWorkerWithHostLoopbackOpenIsReplacedWithReasonSim(t *testing.T) {
 func TestVersionReadFailureFailsTheBuildWithoutGuessingSim(t *testing.T) {
 	e := newEnv(t).onVersion("not-a-version")
 	_, err := e.prov.loopbackOff(context.Background(), "any")
-	if !errors.Is(err, vbox.ErrUnexpectedOutput) || !strings.Contains(err.Error(), "VirtualBox version") {
+	if !errors.Is(err, vbox.ErrUnexpectedOutput) || !strings.Contains(err.Error(), "read VirtualBox version") {
 		t.Fatalf("loopbackOff with an unreadable version = %v", err)
 	}
 	if e.prov.version != nil {
