@@ -35,7 +35,8 @@ fuzz-smoke:
 	@scripts/fuzz-smoke.sh $(FUZZTIME)
 
 # chaos runs the fleet durability chaos test with a few hundred jobs (4 agents, one SIGKILLed,
-# one SIGSTOPped past its lease; make test runs it with 40 jobs). CHAOS_JOBS sets the number.
+# one SIGSTOPped past its lease, redis-server killed and restarted once; make test runs it with
+# 40 jobs). CHAOS_JOBS sets the number.
 CHAOS_JOBS ?= 300
 chaos:
 	FLEET_CHAOS_JOBS=$(CHAOS_JOBS) $(GO) test -race -count=1 -timeout 30m -v -run TestChaosEveryJobEndsExactlyOnce ./agent/

@@ -24,6 +24,7 @@ import (
 	"github.com/fleet-agent/fleet/daemon"
 	"github.com/fleet-agent/fleet/guest"
 	"github.com/fleet-agent/fleet/metrics"
+	"github.com/fleet-agent/fleet/queue"
 	"github.com/fleet-agent/fleet/reconcile"
 	"github.com/fleet-agent/fleet/report"
 	"github.com/fleet-agent/fleet/sandbox"
@@ -58,6 +59,7 @@ func (a *app) runDaemon() error {
 	if err != nil {
 		return err
 	}
+	queue.RouteLibraryLog(log) // go-redis's dial errors while Redis is away: not on bare stderr
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	sigs := make(chan os.Signal, 4)

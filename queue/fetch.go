@@ -180,16 +180,7 @@ func (s *Slot) take(ctx context.Context) (raw []byte, qi int, paused bool, err e
 	return []byte(v), 0, false, nil
 }
 
-func (s *Slot) waitPaused(ctx context.Context) error {
-	t := time.NewTimer(s.c.cfg.FetchBlock)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
+func (s *Slot) waitPaused(ctx context.Context) error { return sleep(ctx, s.c.cfg.FetchBlock) }
 
 // unmove puts a payload taken from q back at the head of q.
 func (s *Slot) unmove(ctx context.Context, q string, raw []byte) error {

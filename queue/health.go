@@ -12,6 +12,7 @@ package queue
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -134,6 +135,19 @@ func (hk hook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Process
 	}
 }
 
+// libraryLog takes go-redis's own log lines (a failed dial every few hundred
+// milliseconds while Redis is away, Sentinel's master changes), which would
+// otherwise go to stderr beside the agent's structured log.
+type libraryLog struct{ log *slog.Logger }
+
+func (l libraryLog) Printf(ctx context.Context, format string, v ...any) {
+	l.log.DebugContext(ctx, "redis_client", "msg", fmt.Sprintf(format, v...))
+}
+
+// RouteLibraryLog sends go-redis's own log lines to log at debug level. It
+// sets go-redis's process-wide logger: call it once, from main.
+func RouteLibraryLog(log *slog.Logger) { redis.SetLogger(libraryLog{log}) }
+
 // retryDelay is the wait before retry number n (0-based): doubling from
 // retryMin up to retryMax, each drawn at random from its upper half so that
 // many agents coming back at once do not hit Redis in step.
@@ -149,9 +163,15 @@ func retryDelay(n int) time.Duration {
 // waitRetry sleeps retryDelay(*n) and counts the retry; it returns ctx's
 // error if ctx ends first.
 func waitRetry(ctx context.Context, n *int) error {
-	t := time.NewTimer(retryDelay(*n))
-	defer t.Stop()
+	d := retryDelay(*n)
 	*n++
+	return sleep(ctx, d)
+}
+
+// sleep waits d, or returns ctx's error if ctx ends first.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
 	select {
 	case <-ctx.Done():
 		return ctx.Err()

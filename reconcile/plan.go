@@ -138,7 +138,10 @@ type planJSON struct {
 	Actions       []Action      `json:"actions"`
 	Foreign       []foreignJSON `json:"foreign"`
 	Warnings      []PoolWarning `json:"warnings,omitempty"`
-	Summary       Summary       `json:"summary"`
+	// Replacements is derived from Actions (GoldenReplacements); a reader of the plan
+	// recomputes it, so UnmarshalJSON ignores it.
+	Replacements []GoldenReplacement `json:"replacements"`
+	Summary      Summary             `json:"summary"`
 }
 
 type foreignJSON struct {
@@ -148,10 +151,13 @@ type foreignJSON struct {
 }
 
 // MarshalJSON writes the documented shape: format_version, owner, actions, foreign, warnings,
-// summary.
+// replacements, summary.
 func (p Plan) MarshalJSON() ([]byte, error) {
 	out := planJSON{FormatVersion: PlanFormatVersion, Owner: p.Owner, Actions: p.Actions, Summary: p.Summary(),
-		Foreign: []foreignJSON{}, Warnings: p.Warnings}
+		Foreign: []foreignJSON{}, Warnings: p.Warnings, Replacements: p.GoldenReplacements()}
+	if out.Replacements == nil {
+		out.Replacements = []GoldenReplacement{}
+	}
 	if out.Actions == nil {
 		out.Actions = []Action{}
 	}

@@ -49,13 +49,32 @@ func Render(w io.Writer, p Plan, o RenderOptions) error {
 		wKind = max(wKind, len(kindWords(a.Kind)))
 		wTarget = max(wTarget, len(a.Target))
 	}
-	for _, a := range p.Actions {
+	line := func(indent string, a Action) {
 		mark := fmt.Sprintf("%3s", a.Kind.Symbol())
-		line := fmt.Sprintf("%s %-*s %-*s  %s", paint(markColor(a.Kind), mark), wKind, kindWords(a.Kind), wTarget, a.Target, a.Reason)
+		l := fmt.Sprintf("%s%s %-*s %-*s  %s", indent, paint(markColor(a.Kind), mark), wKind, kindWords(a.Kind), wTarget, a.Target, a.Reason)
 		if a.Waiting != "" {
-			line += paint(ansiDim, " (waiting: "+a.Waiting+")")
+			l += paint(ansiDim, " (waiting: "+a.Waiting+")")
 		}
-		b.WriteString(strings.TrimRight(line, " ") + "\n")
+		b.WriteString(strings.TrimRight(l, " ") + "\n")
+	}
+	// A golden rebuild is one replacement at its build's place: the old and new golden, then
+	// the workers rolled onto it; its build, removals and workers are not listed again.
+	groups := map[string]GoldenReplacement{}
+	folded := map[string]bool{}
+	for _, r := range p.GoldenReplacements() {
+		groups[r.Build] = r
+		for _, id := range append(append([]string{r.Build}, r.Remove...), r.Workers...) {
+			folded[id] = true
+		}
+	}
+	for _, a := range p.Actions {
+		if r, ok := groups[a.ID]; ok {
+			writeGoldenReplacement(&b, p, r, paint, line)
+			continue
+		}
+		if !folded[a.ID] {
+			line("", a)
+		}
 	}
 	s := p.Summary()
 	fmt.Fprintf(&b, "\n%s %d to add, %d to change, %d to replace, %d to destroy", paint(ansiBold, "Plan:"), s.Add, s.Change, s.Replace, s.Destroy)
@@ -99,5 +118,34 @@ func markColor(k Kind) string {
 func writeWarnings(b *strings.Builder, p Plan, paint func(code, s string) string) {
 	for _, w := range p.Warnings {
 		fmt.Fprintf(b, "%s pool %s: %s\n", paint(ansiYellow, "Warning:"), w.Pool, w.Warning)
+	}
+}
+
+// writeGoldenReplacement prints one golden rebuild: the replacement line with its reason, the
+// old and new golden (with the old one's removal when it waits), then its workers, indented.
+func writeGoldenReplacement(b *strings.Builder, p Plan, r GoldenReplacement, paint func(code, s string) string, line func(string, Action)) {
+	fmt.Fprintf(b, "%s golden %q  %s\n", paint(ansiCyan, "-/+"), r.Pool, r.Reason)
+	build := p.Action(r.Build)
+	to := r.To
+	if build != nil && build.Waiting != "" {
+		to += paint(ansiDim, " (waiting: "+build.Waiting+")")
+	}
+	if len(r.From) == 1 && r.From[0] == r.To {
+		fmt.Fprintf(b, "      %s destroyed and built again\n", to)
+	} else {
+		fmt.Fprintf(b, "      %s -> %s\n", strings.Join(r.From, ", "), to)
+	}
+	for _, id := range r.Remove {
+		if a := p.Action(id); a != nil && a.Waiting != "" {
+			fmt.Fprintf(b, "      %s removed %s\n", a.Target, paint(ansiDim, "(waiting: "+a.Waiting+")"))
+		}
+	}
+	if len(r.Workers) > 0 {
+		b.WriteString("      rolled onto it:\n")
+	}
+	for _, id := range r.Workers {
+		if a := p.Action(id); a != nil {
+			line("    ", *a)
+		}
 	}
 }

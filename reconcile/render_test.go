@@ -31,6 +31,13 @@ func renderCases() []struct {
 	legacy.Spec = &spec.Pool{Name: "legacy", SSH: spec.PoolSSH{AllowPassword: true}}
 	rejected := goldenVM(ruby1)
 	rejected.Snapshots, rejected.Rejected = nil, "golden image not hardened: check password login to root@127.0.0.1:2222: password login accepted"
+	replaceGolden := desiredOf("2.0.0", ruby1)
+	replaceInv := inventory(convergedVMs("2.0.0", ruby1)...)
+	ids, err := ResolveReplace(replaceGolden, replaceInv, TargetGolden+"ruby")
+	if err != nil {
+		panic(err)
+	}
+	replaceGolden.Replace = ids
 	return []struct {
 		name string
 		plan Plan
@@ -46,6 +53,9 @@ func renderCases() []struct {
 		// SSH passwords is flagged unsafe in every plan, changes or not.
 		{"rejected_golden_and_password_pool", Diff(desiredOf("2.0.0", ruby1, legacy), inventory(boxVM("2.0.0"), rejected,
 			goldenVM(legacy), workerVM(legacy, 1)))},
+		// agent plan -replace=golden.ruby: the golden is rebuilt beside the old one, its worker
+		// rolled onto it, shown as one golden replacement.
+		{"replace_golden_requested", Diff(replaceGolden, replaceInv)},
 		{"password_pool_no_changes", Diff(desiredOf("2.0.0", legacy), inventory(convergedVMs("2.0.0", legacy)...))},
 	}
 }

@@ -3,8 +3,6 @@
 package spec
 
 import (
-	"net/url"
-	"slices"
 	"strings"
 	"time"
 
@@ -85,8 +83,8 @@ func (d *decoder) queue(n *node) Queue {
 	var a *hcl.Attribute
 	q.Redis, a = d.str(n, "redis", defaultRedis)
 	if a != nil {
-		if u, err := url.Parse(q.Redis); err != nil || !slices.Contains([]string{"redis", "rediss", "unix"}, u.Scheme) {
-			d.errorf(a.Expr.Range(), "Invalid Redis URL", "%s must be a redis://, rediss:// or unix:// URL, like %q.", redactedURL(q.Redis), defaultRedis)
+		if msg := redisURLProblem(q.Redis); msg != "" {
+			d.errorf(a.Expr.Range(), "Invalid Redis URL", "%s", msg)
 		}
 	}
 	q.Namespace, a = d.str(n, "namespace", defaultNamespace)

@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -52,7 +53,9 @@ type Server struct {
 // options are the ways a test's server may differ from the default.
 type options struct {
 	acl        ACL
-	persistent bool // appendonly yes, appendfsync always
+	persistent bool     // appendonly yes, appendfsync always
+	replicaOf  string   // host:port of the primary this server replicates
+	sentinel   []string // lines of a sentinel config: run as redis-server --sentinel
 }
 
 // ACL describes the one ACL user a StartACL server lets in.
@@ -87,6 +90,52 @@ func Start(tb testing.TB) *Server {
 func StartPersistent(tb testing.TB) *Server {
 	tb.Helper()
 	return startServer(tb, options{persistent: true})
+}
+
+// StartReplica starts a redis-server that replicates primary (replicaof), and waits until
+// the initial sync is done, so that a Sentinel can promote it.
+func StartReplica(tb testing.TB, primary *Server) *Server {
+	tb.Helper()
+	s := startServer(tb, options{replicaOf: primary.Addr})
+	c := s.Client(tb)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		info, err := c.Info(context.Background(), "replication").Result()
+		if err == nil && strings.Contains(info, "master_link_status:up") {
+			return s
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("redistest: replica %s did not sync with %s within 15s: %v %s", s.Addr, primary.Addr, err, info)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// StartSentinel starts a Redis Sentinel (redis-server --sentinel) on loopback that monitors
+// primary under the name master with a quorum of 1, judging it down after downAfter and
+// failing over at once. It waits until the Sentinel knows every replica in replicas.
+func StartSentinel(tb testing.TB, master string, primary *Server, downAfter time.Duration, replicas ...*Server) *Server {
+	tb.Helper()
+	host, port, _ := net.SplitHostPort(primary.Addr)
+	ms := strconv.FormatInt(downAfter.Milliseconds(), 10)
+	s := startServer(tb, options{sentinel: []string{
+		"sentinel monitor " + master + " " + host + " " + port + " 1",
+		"sentinel down-after-milliseconds " + master + " " + ms,
+		"sentinel failover-timeout " + master + " " + strconv.FormatInt(4*downAfter.Milliseconds(), 10),
+		"sentinel parallel-syncs " + master + " 1",
+	}})
+	c := s.Client(tb)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		known, err := c.Do(context.Background(), "SENTINEL", "REPLICAS", master).Slice()
+		if err == nil && len(known) >= len(replicas) {
+			return s
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("redistest: sentinel %s learned %d of %d replicas within 30s: %v", s.Addr, len(known), len(replicas), err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // Kill stops the server with SIGKILL, as a crash would. Commands fail (connection refused)
@@ -181,6 +230,18 @@ func start(tb testing.TB, bin, dir string, port int, opts options) (*Server, err
 		args = append(args, "--appendonly", "yes", "--appendfsync", "always")
 	} else {
 		args = append(args, "--appendonly", "no")
+	}
+	if opts.replicaOf != "" {
+		h, p, _ := net.SplitHostPort(opts.replicaOf)
+		args = append(args, "--replicaof", h, p)
+	}
+	if opts.sentinel != nil {
+		// A Sentinel rewrites its config file: it lives in the server's directory.
+		conf := filepath.Join(dir, "sentinel.conf")
+		if err := os.WriteFile(conf, []byte(strings.Join(opts.sentinel, "\n")+"\n"), 0o600); err != nil {
+			return nil, fmt.Errorf("write sentinel config: %w", err)
+		}
+		args = append([]string{conf, "--sentinel"}, args...)
 	}
 	if acl.Username != "" {
 		conf := filepath.Join(dir, "acl.conf")
