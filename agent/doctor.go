@@ -180,7 +180,23 @@ func checkVBox(ctx context.Context, f *spec.Fleet, record string) []finding {
 		out = append(out, finding{sevFail, "VirtualBox kernel module", strings.ReplaceAll(w, "\n", " "),
 			"load it: run /sbin/vboxconfig (or apt-get install --reinstall virtualbox-dkms linux-headers-$(uname -r)), then modprobe vboxdrv"})
 	}
-	return out
+	return append(out, hostLoopbackFinding(v))
+}
+
+// hostLoopbackFinding says whether builds on VirtualBox v can reach this host's loopback
+// through NAT (vboxprovider/hostloopback.go): closed from 7.0 on, open before with no way to
+// close it.
+func hostLoopbackFinding(v vbox.Version) finding {
+	if v.AtLeast(7, 0) {
+		return finding{sev: sevOK, what: "host loopback", detail: fmt.Sprintf("closed to builds: on VirtualBox %s the agent sets "+
+			"--nat-localhostreachableN off on every NAT adapter of its golden images and workers, so 10.0.2.2 does not reach "+
+			"services on this host's 127.0.0.1", v)}
+	}
+	return finding{sevWarn, "host loopback", fmt.Sprintf("open to builds: VirtualBox %s maps the NAT gateway 10.0.2.2 to this host's "+
+		"127.0.0.1 and has no setting to stop it, so any build can reach every service listening on this host's loopback "+
+		"(a local Redis or the job queue, the agent's metrics, a database, a cloud metadata proxy)", v),
+		"upgrade to VirtualBox 7.0 or newer (the agent then closes it on every VM it makes); until then bind host services " +
+			"to another address or firewall them from the VirtualBox VM processes, or move these pools to QEMU (provider = \"qemu\")"}
 }
 
 // checkStateDir writes a file into state_dir, or into the folder that will hold it when it

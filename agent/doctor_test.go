@@ -29,6 +29,8 @@ func TestDoctor(t *testing.T) {
 	type cfg struct {
 		manage, stateDir, redis, key, recipe string
 		memory, vms                          int
+		// vboxVersion is the VirtualBox version the simulator plays, "" for its default (7.0).
+		vboxVersion string
 	}
 	good := cfg{manage: sim.Bin, stateDir: filepath.Join(dir, "state"), redis: srv.URL, key: goodKey, recipe: "git", memory: 128, vms: 1}
 	render := func(c cfg) string {
@@ -54,7 +56,15 @@ pool "ruby" {
 		wantCode int
 		want     []string
 	}{
-		{"ready host", func(c *cfg) {}, exitOK, []string{"ok    VBoxManage: " + sim.Bin, "ok    redis:", "ok    state_dir:", "ok    memory:", "ok    disk:", "ready to join"}},
+		{"ready host", func(c *cfg) {}, exitOK, []string{"ok    VBoxManage: " + sim.Bin, "ok    redis:", "ok    state_dir:", "ok    memory:", "ok    disk:", "ready to join",
+			"ok    host loopback: closed to builds: on VirtualBox 7.0.14 the agent sets --nat-localhostreachableN off on every NAT adapter"}},
+		{"VirtualBox 7.1 keeps host loopback closed", func(c *cfg) { c.vboxVersion = "7.1.4r165100" }, exitOK,
+			[]string{"ok    host loopback: closed to builds: on VirtualBox 7.1.4"}},
+		{"VirtualBox 6.1 warns builds reach host loopback and says what to do", func(c *cfg) { c.vboxVersion = "6.1.50r161033" }, exitOK,
+			[]string{"WARN  host loopback: open to builds: VirtualBox 6.1.50 maps the NAT gateway 10.0.2.2 to this host's 127.0.0.1",
+				"a local Redis or the job queue", "fix: upgrade to VirtualBox 7.0 or newer", "firewall them", `provider = "qemu"`, "ready to join"}},
+		{"VirtualBox 5.2 warns the same", func(c *cfg) { c.vboxVersion = "5.2.4r119785" }, exitOK,
+			[]string{"WARN  host loopback: open to builds: VirtualBox 5.2.4"}},
 		{"VBoxManage missing", func(c *cfg) { c.manage = "/nonexistent/VBoxManage" }, exitError,
 			[]string{"FAIL  VBoxManage: \"/nonexistent/VBoxManage\" not found", "fix: install VirtualBox"}},
 		{"redis unreachable", func(c *cfg) { c.redis = "redis://127.0.0.1:1/0" }, exitError,
@@ -72,6 +82,7 @@ pool "ruby" {
 		t.Run(c.name, func(t *testing.T) {
 			conf := good
 			c.edit(&conf)
+			t.Setenv("VBOXSIM_VERSION", conf.vboxVersion)
 			path := writeFile(t, dir, strings.ReplaceAll(c.name, " ", "-")+".hcl", render(conf))
 			code, stdout, stderr := runCLI(t, "doctor", "-c", path)
 			if code != c.wantCode {

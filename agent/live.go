@@ -41,6 +41,16 @@ func openQueue(ctx context.Context, f *spec.Fleet, met *metrics.Metrics, log *sl
 	return qc, nil
 }
 
+// reportConfigs is the reporters' configs of f, each counting its drops in met.
+func reportConfigs(f *spec.Fleet, met *metrics.Metrics) []report.Config {
+	cfgs := daemon.ReportConfigs(f.Reports)
+	for i := range cfgs {
+		receiver := cfgs[i].RedactedURL()
+		cfgs[i].OnDrop = func(kind string) { met.ReportDropped(receiver, kind) }
+	}
+	return cfgs
+}
+
 // served is one bound HTTP listener.
 type served struct {
 	addr string
@@ -163,6 +173,7 @@ type liveSettings struct {
 	host         web.HostSource // the Host page of the dashboard
 	published    livePublisher
 	reports      *report.Live
+	met          *metrics.Metrics // counts the reporters' drops
 	sandboxes    *sandboxes
 	log          *slog.Logger
 }
@@ -237,7 +248,7 @@ func (s *liveSettings) reload(ctx context.Context, old, new *spec.Fleet, q daemo
 		return fail("web.listen", err)
 	}
 	commits, aborts = append(commits, c), append(aborts, a)
-	if err := s.reports.Update(daemon.ReportConfigs(new.Reports)); err != nil {
+	if err := s.reports.Update(reportConfigs(new, s.met)); err != nil {
 		return fail("report", err)
 	}
 	for _, c := range commits {

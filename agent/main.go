@@ -10,6 +10,9 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/fleet-agent/fleet/internal/secretenv"
+	"github.com/fleet-agent/fleet/queue"
 )
 
 // Exit codes shared by every subcommand. They are part of the CLI's contract and documented in the README.
@@ -32,6 +35,10 @@ func main() {
 
 // run executes the CLI with args and returns the process exit code. Tests call it directly.
 func run(args []string, stdout, stderr io.Writer) int {
+	// Before anything starts a child process: the queue's password in the environment stays
+	// in memory only, so VBoxManage, qemu-system, passt and the rest never inherit it (a
+	// queue { password_env } variable is taken the same way when fleet.hcl is loaded).
+	secretenv.Take(queue.PasswordEnv)
 	a := &app{stdout: stdout, stderr: stderr}
 	root := a.rootCmd()
 	root.SetArgs(terraformFlags(args))

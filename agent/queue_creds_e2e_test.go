@@ -8,6 +8,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -71,6 +72,10 @@ func TestE2EQueueCredentialsNeverReachBuildsOrLogs(t *testing.T) {
 			}
 			h.writeRaw(cfg)
 			env := h.sim.Env()
+			if source == "env" {
+				// The submitter above (in this process) took it out of this process's environment.
+				env = append(env, credsEnv+"="+credsPassword)
+			}
 			if source == "file" {
 				// The agent must not find the password anywhere but the file.
 				env = append(env, credsEnv+"=", queue.PasswordEnv+"=")
@@ -95,6 +100,28 @@ func TestE2EQueueCredentialsNeverReachBuildsOrLogs(t *testing.T) {
 			}
 			if !strings.Contains(jobLog.String(), "PATH=") {
 				t.Fatalf("job log lacks the env dump:\n%s", jobLog.String())
+			}
+			// No process the agent started has it in its environment: the simulated VMs (started
+			// by VBoxManage, which the agent runs with VBOXSIM_HOME) inherited VBoxManage's
+			// environment, which is the agent's. The worker may be between guest processes while
+			// it is rolled back, so look until one is there.
+			children := 0
+			for deadline := time.Now().Add(30 * time.Second); children == 0 && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+				environs, _ := filepath.Glob("/proc/[0-9]*/environ")
+				for _, p := range environs {
+					b, err := os.ReadFile(p)
+					if err != nil || !bytes.Contains(b, []byte("VBOXSIM_HOME="+h.sim.Home+"\x00")) ||
+						p == fmt.Sprintf("/proc/%d/environ", h.proc.Process.Pid) { // the agent's own initial environment
+						continue
+					}
+					children++
+					if bytes.Contains(b, []byte(credsPassword)) {
+						t.Errorf("%s: a process the agent started inherited the queue password", p)
+					}
+				}
+			}
+			if children == 0 {
+				t.Error("found no process started by the agent to check")
 			}
 			// No process on this host (agent, VBoxManage, ssh, redis-server) has it in its arguments.
 			procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")

@@ -100,7 +100,7 @@ func (a *app) runDaemon() error {
 	// The listeners, the dashboard and the reporters a live edit changes (live.go). The
 	// reporters of fleet.hcl's report blocks: the daemon runs them and flushes them on the way
 	// out; the sandboxes copy each job's log to them.
-	rep, err := report.NewLive(daemon.ReportConfigs(f.Reports), 0, log)
+	rep, err := report.NewLive(reportConfigs(f, met), 0, log)
 	if err != nil {
 		return err
 	}
@@ -108,6 +108,7 @@ func (a *app) runDaemon() error {
 		metrics:   &liveListener{name: "metrics", h: metricsMux(met), log: log},
 		web:       &liveListener{name: "web", log: log},
 		reports:   rep,
+		met:       met,
 		sandboxes: &sandboxes{providers: r.provider, signers: []ssh.Signer{key}, fleet: f, log: log, report: rep},
 		log:       log,
 	}

@@ -37,6 +37,7 @@ type Metrics struct {
 	actions     *prometheus.CounterVec
 	draining    prometheus.Gauge
 	recovered   *prometheus.CounterVec
+	reportDrops *prometheus.CounterVec
 }
 
 // New returns Metrics registered on a fresh registry.
@@ -72,9 +73,10 @@ func New() *Metrics {
 		draining: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: Namespace, Name: "draining", Help: "1 while the host is drained.",
 		}),
-		recovered: newRecovered(),
+		recovered:   newRecovered(),
+		reportDrops: newReportDrops(),
 	}
-	m.reg.MustRegister(m.vms, m.jobsRunning, m.jobResults, m.jobDuration, m.pickup, m.passes, m.actions, m.draining, m.recovered,
+	m.reg.MustRegister(m.vms, m.jobsRunning, m.jobResults, m.jobDuration, m.pickup, m.passes, m.actions, m.draining, m.recovered, m.reportDrops,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/fleet-agent/fleet/internal/secretenv"
 )
 
 // PasswordEnv is the environment variable Open reads the Redis password
@@ -210,7 +212,7 @@ func dial(rawURL, user, pw string, envPassword bool) (redis.UniversalClient, err
 			return nil, fmt.Errorf("redis url: %w", err)
 		}
 		if o.Password == "" && envPassword {
-			o.Password = os.Getenv(PasswordEnv)
+			o.Password = secretenv.Take(PasswordEnv)
 		}
 		setAuth(&o.Username, &o.Password, user, pw)
 		return redis.NewClient(o), nil
@@ -218,7 +220,7 @@ func dial(rawURL, user, pw string, envPassword bool) (redis.UniversalClient, err
 		return nil, fmt.Errorf("redis url: scheme %q, want redis, rediss or unix", u.Scheme)
 	}
 	if _, ok := u.User.Password(); !ok && envPassword {
-		if pw := os.Getenv(PasswordEnv); pw != "" {
+		if pw := secretenv.Take(PasswordEnv); pw != "" {
 			name := ""
 			if u.User != nil {
 				name = u.User.Username()

@@ -8,10 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/fleet-agent/fleet/internal/secretenv"
 	"github.com/fleet-agent/fleet/internal/secretfile"
 )
 
@@ -39,7 +39,7 @@ func (c Credentials) password() (string, error) {
 		}
 		return pw, nil
 	case c.PasswordEnv != "":
-		pw := os.Getenv(c.PasswordEnv)
+		pw := secretenv.Take(c.PasswordEnv)
 		if pw == "" {
 			return "", fmt.Errorf("redis password_env: $%s is unset or empty", c.PasswordEnv)
 		}

@@ -63,6 +63,11 @@ type Config struct {
 	// Client sends the requests. Default: a client that does not follow
 	// redirects (a redirect is not a delivery).
 	Client *http.Client
+	// OnDrop, when set, is called with the kind of every event dropped
+	// because the queue was full (the agent counts them in its metrics). It
+	// runs under the reporter's lock and must not block. Live.Update does not
+	// compare it: a reporter whose other settings are unchanged is kept.
+	OnDrop func(kind string)
 }
 
 // withDefaults returns c with every zero limit replaced by its default.

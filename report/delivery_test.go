@@ -122,7 +122,8 @@ func TestRefusedEventIsNotRetried(t *testing.T) {
 
 // TestDeadReceiverNeverBlocksTheCaller reports whole jobs while the
 // receiver holds every request forever: each call must return, the bound
-// must hold by dropping log batches, and no lifecycle event may be lost.
+// must hold by dropping log batches, and (the lifecycle events fitting in
+// the bound) no lifecycle event may be lost.
 func TestDeadReceiverNeverBlocksTheCaller(t *testing.T) {
 	block := make(chan struct{})
 	rc := newBlockingReceiver(t, nil, block)

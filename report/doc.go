@@ -9,10 +9,13 @@
 // time per job run, retrying failures with exponential backoff and jitter, so
 // every receiver sees a job's events in order. Log output is batched per job:
 // one request per BatchInterval (1s) or per BatchBytes (64 KiB), whichever
-// comes first. When the queue is full the oldest log batches are dropped,
-// never a lifecycle event; the drop is counted, logged and carried in the
+// comes first. The queue never exceeds its bound: when it is full the oldest
+// log batches go first, then received/started/canceled events (first those of
+// runs whose end is queued), and finished/requeued only when nothing else is
+// left; each drop is counted (Stats, Config.OnDrop), logged and carried in the
 // "dropped" field of the run's next event. Close flushes what it can within
-// the caller's deadline.
+// the caller's deadline. Live is the set of reporters a live fleet.hcl edit
+// changes.
 //
 // Every body is JSON, signed with HMAC-SHA256 (see SignatureHeader and
 // Verify) and sent with an Authorization header. The body formats are

@@ -60,7 +60,7 @@ func (l *Live) Update(cfgs []Config) error {
 	var made []*Reporter
 	for i, c := range cfgs {
 		for j, oc := range oldCfgs {
-			if !kept[j] && reflect.DeepEqual(c, oc) {
+			if !kept[j] && sameConfig(c, oc) {
 				kept[j], next[i] = true, old[j]
 				break
 			}
@@ -85,6 +85,13 @@ func (l *Live) Update(cfgs []Config) error {
 	l.mu.Unlock()
 	signal(l.wake)
 	return nil
+}
+
+// sameConfig compares two configs but for their OnDrop hooks (funcs are never
+// equal to reflect).
+func sameConfig(a, b Config) bool {
+	a.OnDrop, b.OnDrop = nil, nil
+	return reflect.DeepEqual(a, b)
 }
 
 // reporters returns the set in force.

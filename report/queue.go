@@ -1,7 +1,8 @@
 // This file is a reporter's bounded queue: events in arrival order, taken
 // one run at a time so each run's events go out in order, with the drop
-// policy that keeps the bound (the oldest log batch goes first; lifecycle
-// events are never dropped) and carries each drop into the run's next event.
+// policy that keeps the bound (Config.QueueEvents and QueueBytes are never
+// exceeded: see victim for the order events go in) and carries each drop
+// into the run's next event.
 
 package report
 
@@ -54,32 +55,69 @@ func newEventQueue(maxEvents, maxBytes int) eventQueue {
 
 func (q *eventQueue) len() int { return len(q.items) }
 
-// push appends it and then drops the oldest log batches while the queue is
-// over its bound. It returns how many events it dropped. Lifecycle events
-// are admitted beyond the bound: they are few and small, and a receiver
-// must learn how each job ended. Past twice the bound the oldest received,
-// started or canceled events go too; finished and requeued never do.
-func (q *eventQueue) push(it *item) int {
+// push appends it and then drops events while the queue is over its bound
+// (enforce). It returns the kinds of the events it dropped, oldest first.
+func (q *eventQueue) push(it *item) []string {
 	if n, ok := q.carry[it.runID]; ok {
 		it.dropped += n
 		delete(q.carry, it.runID)
 	}
 	q.items = append(q.items, it)
 	q.bytes += it.size
-	dropped := 0
-	for len(q.items) > q.maxEvents || q.bytes > q.maxBytes {
-		i := q.oldest(func(k string) bool { return k == TypeLog })
-		if i < 0 && len(q.items) > 2*q.maxEvents {
-			i = q.oldest(func(k string) bool { return k != TypeFinished && k != TypeRequeued })
-		}
-		if i < 0 {
-			break
-		}
+	return q.enforce()
+}
+
+// enforce drops events, one victim at a time, until the queue is within
+// both bounds, and returns the kinds dropped.
+func (q *eventQueue) enforce() []string {
+	var dropped []string
+	for len(q.items) > 0 && (len(q.items) > q.maxEvents || q.bytes > q.maxBytes) {
+		i := q.victim()
+		dropped = append(dropped, q.items[i].kind)
 		q.drop(i)
-		dropped++
 	}
 	return dropped
 }
+
+// victim picks the event to drop when the queue is over its bound, in this
+// order (README "Reporting jobs over HTTP"):
+//  1. the oldest log batch: output matters less than how a job went;
+//  2. coalesced: the oldest received, started or canceled event of a run
+//     whose finished or requeued event is queued behind it: that event says
+//     how the run went, and its "dropped" count says what went before;
+//  3. the oldest received, started or canceled event;
+//  4. the oldest event left, a finished or requeued one: only when the queue
+//     holds nothing else, so a flood keeps the newest results.
+func (q *eventQueue) victim() int {
+	if i := q.oldest(func(k string) bool { return k == TypeLog }); i >= 0 {
+		return i
+	}
+	ended := map[string]bool{}
+	for _, it := range q.items {
+		if terminal(it.kind) {
+			ended[it.runID] = true
+		}
+	}
+	first := -1
+	for i, it := range q.items {
+		if terminal(it.kind) {
+			continue
+		}
+		if ended[it.runID] {
+			return i
+		}
+		if first < 0 {
+			first = i
+		}
+	}
+	if first >= 0 {
+		return first
+	}
+	return 0
+}
+
+// terminal reports whether an event of kind ends its run.
+func terminal(kind string) bool { return kind == TypeFinished || kind == TypeRequeued }
 
 // oldest returns the index of the first item whose kind matches, or -1.
 func (q *eventQueue) oldest(match func(kind string) bool) int {
@@ -92,7 +130,9 @@ func (q *eventQueue) oldest(match func(kind string) bool) int {
 }
 
 // drop removes item i and hands its drop count, plus itself, to the next
-// queued event of its run, or to carry when there is none yet.
+// queued event of its run, or to carry when there is none yet. A dropped
+// finished or requeued event ended its run: no event will carry its count,
+// which only the reporter's counters keep.
 func (q *eventQueue) drop(i int) {
 	victim := q.items[i]
 	q.remove(i)
@@ -102,6 +142,10 @@ func (q *eventQueue) drop(i int) {
 			it.dropped += n
 			return
 		}
+	}
+	if terminal(victim.kind) {
+		delete(q.carry, victim.runID)
+		return
 	}
 	q.carry[victim.runID] += n
 }
@@ -133,11 +177,14 @@ func (q *eventQueue) done(it *item) {
 }
 
 // putBack returns an undelivered event to the head of the queue. It was
-// the oldest of its run, so the run's order is kept.
-func (q *eventQueue) putBack(it *item) {
+// the oldest of its run, so the run's order is kept. Events pushed while it
+// was in flight may have filled the queue: the bound is enforced again, and
+// the kinds dropped returned.
+func (q *eventQueue) putBack(it *item) []string {
 	delete(q.busy, it.runID)
 	q.items = append(q.items, nil)
 	copy(q.items[1:], q.items)
 	q.items[0] = it
 	q.bytes += it.size
+	return q.enforce()
 }

@@ -47,15 +47,28 @@ func TestQueueDropPolicy(t *testing.T) {
 			wantDropped: 1,
 		},
 		{
-			name: "lifecycle events are admitted beyond the bound", maxEvents: 2, maxB: 100,
-			push:      []string{"a:received", "a:started", "a:finished"},
-			wantQueue: []string{"a:received", "a:started", "a:finished"},
+			name: "a run's earlier lifecycle events coalesce into its queued end", maxEvents: 2, maxB: 100,
+			push:        []string{"a:received", "a:started", "a:finished"},
+			wantQueue:   []string{"a:started+1", "a:finished"},
+			wantDropped: 1,
 		},
 		{
-			name: "past twice the bound old lifecycle events go, never finished", maxEvents: 2, maxB: 100,
+			name: "then the oldest received or started goes, its drop carried by its run's next event", maxEvents: 2, maxB: 100,
 			push:        []string{"a:received", "a:finished", "b:received", "b:started", "b:requeued"},
-			wantQueue:   []string{"a:finished+1", "b:received", "b:started", "b:requeued"},
+			wantQueue:   []string{"a:finished+1", "b:requeued+2"},
+			wantDropped: 3,
+		},
+		{
+			name: "a flood of ends keeps the newest", maxEvents: 2, maxB: 100,
+			push:        []string{"a:finished", "b:finished", "c:requeued"},
+			wantQueue:   []string{"b:finished", "c:requeued"},
 			wantDropped: 1,
+		},
+		{
+			name: "a dropped end leaves nothing to carry", maxEvents: 1, maxB: 100,
+			push:        []string{"a:received", "a:finished", "b:finished"},
+			wantQueue:   []string{"b:finished"},
+			wantDropped: 2,
 		},
 		{
 			name: "a new log batch is dropped when only lifecycle events are older", maxEvents: 2, maxB: 100,
@@ -67,8 +80,8 @@ func TestQueueDropPolicy(t *testing.T) {
 		{
 			name: "carried drops attach to the run's next event", maxEvents: 2, maxB: 100,
 			push:        []string{"a:received", "a:started", "a:log", "a:finished"},
-			wantQueue:   []string{"a:received", "a:started", "a:finished+1"},
-			wantDropped: 1,
+			wantQueue:   []string{"a:started+1", "a:finished+1"},
+			wantDropped: 2,
 		},
 		{
 			name: "drops accumulate along a run", maxEvents: 3, maxB: 100,
@@ -88,7 +101,10 @@ func TestQueueDropPolicy(t *testing.T) {
 			q := newEventQueue(tt.maxEvents, tt.maxB)
 			dropped := 0
 			for _, p := range tt.push {
-				dropped += q.push(ev(p, 10))
+				dropped += len(q.push(ev(p, 10)))
+				if q.len() > tt.maxEvents || q.bytes > tt.maxB {
+					t.Fatalf("after %s: %d events, %d bytes: over the bound %d/%d", p, q.len(), q.bytes, tt.maxEvents, tt.maxB)
+				}
 			}
 			want := make([]string, len(tt.wantQueue))
 			for i, w := range tt.wantQueue {

@@ -50,8 +50,11 @@ type Stats struct {
 	Delivered uint64 // events a receiver accepted
 	Retried   uint64 // failed attempts that were retried
 	Dropped   uint64 // events dropped because the queue was full (log batches first)
-	Rejected  uint64 // events the receiver refused with a 4xx, not retried
-	Ignored   uint64 // events reported after Close
+	// DroppedEnds counts the dropped finished and requeued events: the queue
+	// held nothing else (see eventQueue.victim).
+	DroppedEnds uint64
+	Rejected    uint64 // events the receiver refused with a 4xx, not retried
+	Ignored     uint64 // events reported after Close
 }
 
 // Reporter delivers job events to one HTTP receiver. Its event methods are
@@ -251,16 +254,30 @@ func (r *Reporter) pushEvent(jobID string, ru *run, kind string, body func(heade
 
 // push queues it, accounts for drops and wakes a sender. Callers hold r.mu.
 func (r *Reporter) push(it *item) {
-	n := r.q.push(it)
-	if n > 0 {
-		r.stats.Dropped += uint64(n)
-		if now := r.now(); now.Sub(r.lastDropLog) >= 10*time.Second {
-			r.lastDropLog = now
-			r.log.Warn("report_queue_full", "job_id", it.jobID, "dropped_total", r.stats.Dropped,
-				"queued", r.q.len())
+	r.countDrops(it.jobID, r.q.push(it))
+	signal(r.wake)
+}
+
+// countDrops counts the events the queue dropped (their kinds), tells
+// Config.OnDrop and logs at most every 10s. Callers hold r.mu.
+func (r *Reporter) countDrops(jobID string, kinds []string) {
+	if len(kinds) == 0 {
+		return
+	}
+	r.stats.Dropped += uint64(len(kinds))
+	for _, k := range kinds {
+		if terminal(k) {
+			r.stats.DroppedEnds++
+		}
+		if r.cfg.OnDrop != nil {
+			r.cfg.OnDrop(k)
 		}
 	}
-	signal(r.wake)
+	if now := r.now(); now.Sub(r.lastDropLog) >= 10*time.Second {
+		r.lastDropLog = now
+		r.log.Warn("report_queue_full", "job_id", jobID, "dropped_total", r.stats.Dropped,
+			"dropped_ends_total", r.stats.DroppedEnds, "queued", r.q.len())
+	}
 }
 
 // signal makes a non-blocking send on a capacity-1 channel.

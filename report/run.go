@@ -201,7 +201,7 @@ func (r *Reporter) settle(it *item, o outcome) {
 		r.stats.Rejected++
 		r.q.done(it)
 	case interrupted:
-		r.q.putBack(it)
+		r.countDrops(it.jobID, r.q.putBack(it))
 	}
 	if r.drained != nil && r.q.len() == 0 && r.inflight == 0 {
 		close(r.drained)

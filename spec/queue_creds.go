@@ -13,6 +13,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/fleet-agent/fleet/internal/secretenv"
 	"github.com/fleet-agent/fleet/internal/secretfile"
 )
 
@@ -66,7 +67,9 @@ func (d *decoder) queueCreds(n *node, q *Queue) {
 			d.errorf(ea.Expr.Range(), "Invalid password_env", "%s.", err)
 			return
 		}
-		if os.Getenv(q.Credentials.PasswordEnv) == "" {
+		// Taken out of the environment here, when the agent first learns the name: no child
+		// process started later inherits the password (internal/secretenv).
+		if secretenv.Take(q.Credentials.PasswordEnv) == "" {
 			d.errorf(ea.Expr.Range(), "Password not set",
 				"environment variable %s is unset or empty; export it for the agent, or use password_file.", q.Credentials.PasswordEnv)
 		}

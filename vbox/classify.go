@@ -50,6 +50,9 @@ var textClass = []struct {
 	{"while it is changing the state", ErrInvalidState},
 	{"Cannot delete the current state of the running machine", ErrInvalidState},
 	{"already exists", ErrAlreadyExists},
+	// modifyvm reports an option it does not know with exit 1, not 2 (errorGetOpt, then
+	// E_FAIL): an older VirtualBox refusing a newer option.
+	{"Unknown option: ", ErrUsage},
 }
 
 // Classify turns the outcome of one VBoxManage call into an error: nil on success, otherwise

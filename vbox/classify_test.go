@@ -41,6 +41,8 @@ func TestClassify(t *testing.T) {
 		{name: "savestate on a powered-off console", exit: 1,
 			stderr: "VBoxManage: error: Machine in invalid state 1 -- powered off\n", wantClass: ErrInvalidState},
 		{name: "unknown option is a usage error", exit: 2, stderr: "VBoxManage: error: Unknown option: --bogus\n", wantClass: ErrUsage},
+		{name: "modifyvm unknown option after 6.1 usage exits 1 and is a usage error", exit: 1,
+			stderr: "Usage:\n\nVBoxManage modifyvm <uuid|vmname>\n\nVBoxManage: error: Unknown option: --nat-localhostreachable1\n", wantClass: ErrUsage},
 		{name: "shell cannot find the program", exit: 127, stderr: "", wantClass: ErrNotInstalled},
 		{name: "unknown failure is unclassified", exit: 1, stderr: "Segmentation fault\n", wantMsg: "Segmentation fault"},
 	}

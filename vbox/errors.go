@@ -29,7 +29,8 @@ var (
 	// ErrAlreadyExists means the object the call would create already exists: a NAT rule of
 	// the same name, a settings file, a hard disk with the same UUID.
 	ErrAlreadyExists = errors.New("vbox: already exists")
-	// ErrUsage means VBoxManage rejected the command line (exit code 2).
+	// ErrUsage means VBoxManage rejected the command line (exit code 2, or "Unknown option"
+	// with modifyvm's exit code 1).
 	ErrUsage = errors.New("vbox: usage error")
 	// ErrNotInstalled means the VBoxManage binary could not be run at all.
 	ErrNotInstalled = errors.New("vbox: VBoxManage not installed")

@@ -39,6 +39,8 @@ func FuzzParseList(f *testing.F) {
 
 func FuzzParseVMInfo(f *testing.F) {
 	addSamples(f)
+	f.Add([]byte("name=\"w\"\nUUID=\"2e16b1fc-675d-4a7a-a9a1-e89a8bde7874\"\nnic1=\"nat\"\nmtu=\"0\"\nlocalhostReachable=\"1\"\nnic2=\"nat\"\nlocalhostReachable=\"0\"\nnic3=\"none\"\n"))
+	f.Add([]byte("name=\"w\"\nlocalhostReachable=\"1\"\nnic1=\"nat\"\nlocalhostReachable=\"maybe\"\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		info, err := ParseVMInfo(b)
 		if err == nil && info == nil {
@@ -47,6 +49,15 @@ func FuzzParseVMInfo(f *testing.F) {
 		if info != nil {
 			for _, fw := range info.Forwards {
 				_ = fw.Rule()
+			}
+			open := map[int]bool{}
+			for _, n := range info.HostLoopbackOpen() {
+				open[n] = true
+			}
+			for _, n := range info.NICs {
+				if want := n.LocalhostReachable != nil && *n.LocalhostReachable; open[n.Index] != want && want {
+					t.Fatalf("nic %d reachable but not in HostLoopbackOpen %v", n.Index, info.HostLoopbackOpen())
+				}
 			}
 		}
 	})

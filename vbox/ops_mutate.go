@@ -7,7 +7,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -155,6 +157,10 @@ func (d *Driver) DeleteSnapshot(ctx context.Context, vm, snapshot string) error 
 type ModifyOptions struct {
 	Memory int // MiB
 	CPUs   int
+	// LocalhostReachable sets, per NAT adapter number (1-based), whether the guest reaches the
+	// host's loopback through 10.0.2.2 (`--nat-localhostreachable<N> on|off`). VirtualBox 7.0
+	// added the option; older versions refuse the whole call (ErrUsage, nothing changed).
+	LocalhostReachable map[int]bool
 }
 
 // Modify changes the settings of a stopped VM.
@@ -165,6 +171,13 @@ func (d *Driver) Modify(ctx context.Context, vm string, o ModifyOptions) error {
 	}
 	if o.CPUs > 0 {
 		args = append(args, "--cpus", strconv.Itoa(o.CPUs))
+	}
+	for _, n := range slices.Sorted(maps.Keys(o.LocalhostReachable)) {
+		v := "off"
+		if o.LocalhostReachable[n] {
+			v = "on"
+		}
+		args = append(args, "--nat-localhostreachable"+strconv.Itoa(n), v)
 	}
 	if len(args) == 2 {
 		return nil

@@ -53,6 +53,61 @@ type NIC struct {
 	// Attachment is "nat", "bridged", "hostonly", "intnet", "natnetwork", "hostonlynetwork",
 	// "generic", "null", or "none" for a disabled slot.
 	Attachment string
+	// LocalhostReachable is a NAT adapter's "localhost reachable" setting (VirtualBox 7.0+,
+	// `modifyvm --nat-localhostreachable<N>`): whether the guest reaches the host's loopback
+	// through the NAT gateway 10.0.2.2. Nil when showvminfo does not print it (VirtualBox
+	// before 7.0, where that path is always open, and adapters that are not NAT).
+	LocalhostReachable *bool `json:",omitempty"`
+}
+
+// HostLoopbackOpen reports the NAT adapters whose guest reaches the host's loopback by the
+// VM's own setting, as printed by VirtualBox 7.0 and later. It is empty before 7.0, where
+// nothing is printed (and the path cannot be closed).
+func (info *VMInfo) HostLoopbackOpen() []int {
+	var open []int
+	for _, n := range info.NICs {
+		if n.LocalhostReachable != nil && *n.LocalhostReachable {
+			open = append(open, n.Index)
+		}
+	}
+	return open
+}
+
+// LocalhostSetting is adapter nic's LocalhostReachable as showvminfo prints it: "1", "0", or ""
+// when it prints nothing.
+func (info *VMInfo) LocalhostSetting(nic int) string {
+	for _, n := range info.NICs {
+		if n.Index == nic && n.LocalhostReachable != nil {
+			if *n.LocalhostReachable {
+				return "1"
+			}
+			return "0"
+		}
+	}
+	return ""
+}
+
+// NATAdapters returns the numbers (1-based) of the VM's NAT adapters.
+func (info *VMInfo) NATAdapters() []int {
+	var nat []int
+	for _, n := range info.NICs {
+		if n.Attachment == "nat" {
+			nat = append(nat, n.Index)
+		}
+	}
+	return nat
+}
+
+// parseOnOff reads a boolean setting as showvminfo prints it: "1"/"0" (localhostReachable),
+// "on"/"off" or "true"/"false"; ok is false for anything else.
+func parseOnOff(v string) (on, ok bool) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "1", "on", "true":
+		return true, true
+	case "0", "off", "false":
+		return false, true
+	}
+	return false, false
 }
 
 // Forward is one NAT port-forwarding rule.
@@ -110,6 +165,12 @@ func ParseVMInfo(out []byte) (*VMInfo, error) {
 			info.CurrentSnapshot = kv.Value
 		case "CurrentSnapshotUUID":
 			info.CurrentSnapshotUUID = strings.ToLower(kv.Value)
+		case "localhostReachable":
+			// Printed with the NAT settings after the adapter's nicN line (like mtu and
+			// Forwarding), so it belongs to the last adapter seen.
+			if on, ok := parseOnOff(kv.Value); ok && len(info.NICs) > 0 && info.NICs[len(info.NICs)-1].Index == nic {
+				info.NICs[len(info.NICs)-1].LocalhostReachable = &on
+			}
 		default:
 			if !strings.HasPrefix(kv.Key, "nic") && !strings.HasPrefix(kv.Key, "Forwarding(") {
 				continue

@@ -128,7 +128,7 @@ CurrentSnapshotUUID="` + uuidB + `"
 `,
 			want: &VMInfo{Name: "w1", UUID: uuidA, State: "aborted-saved", Memory: 1536, CPUs: 2,
 				Description: "a\nb", CurrentSnapshot: "ready", CurrentSnapshotUUID: uuidB,
-				NICs: []NIC{{1, "nat"}, {2, "nat"}, {3, "none"}},
+				NICs: []NIC{{Index: 1, Attachment: "nat"}, {Index: 2, Attachment: "nat"}, {Index: 3, Attachment: "none"}},
 				Forwards: []Forward{
 					{NIC: 1, Name: "ssh", Proto: "tcp", HostIP: "127.0.0.1", HostPort: 2222, GuestPort: 22},
 					{NIC: 2, Name: "web", Proto: "udp", HostPort: 8080, GuestIP: "10.0.2.15", GuestPort: 80},

@@ -85,7 +85,7 @@ func (p *Provider) BuildGolden(ctx context.Context, r reconcile.GoldenRequest) (
 	if err := p.setFacts(ctx, ref.UUID, facts...); err != nil {
 		return mark(fmt.Errorf("build golden %s: %w", r.Name, err))
 	}
-	if err := p.d.Modify(ctx, ref.UUID, vbox.ModifyOptions{Memory: r.Pool.Memory, CPUs: r.Pool.CPUs}); err != nil {
+	if err := p.configure(ctx, ref.UUID, r.Pool.Memory, r.Pool.CPUs); err != nil {
 		return mark(fmt.Errorf("build golden %s: %w", r.Name, err))
 	}
 	fwd, err := p.d.AllocateForward(ctx, ref.UUID, forwardName, sshPort(r.Box))
@@ -154,7 +154,7 @@ func (p *Provider) CreateWorker(ctx context.Context, r reconcile.WorkerRequest) 
 	if err := p.setFacts(ctx, ref.UUID, facts...); err != nil {
 		return mark(fmt.Errorf("create worker %s: %w", r.Name, err))
 	}
-	if err := p.d.Modify(ctx, ref.UUID, vbox.ModifyOptions{Memory: r.Pool.Memory, CPUs: r.Pool.CPUs}); err != nil {
+	if err := p.configure(ctx, ref.UUID, r.Pool.Memory, r.Pool.CPUs); err != nil {
 		return mark(fmt.Errorf("create worker %s: %w", r.Name, err))
 	}
 	box := r.Box

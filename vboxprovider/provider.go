@@ -56,8 +56,9 @@ type Provider struct {
 	log *slog.Logger
 	key ssh.Signer // the agent's own key
 
-	mu    sync.Mutex
-	cache map[string]cached // by VM UUID
+	mu      sync.Mutex
+	cache   map[string]cached // by VM UUID
+	version *vbox.Version     // VirtualBox's version once read (hostloopback.go)
 }
 
 // cached is what Observe knows of one VM and the conditions under which it still holds.
@@ -199,6 +200,11 @@ func (p *Provider) toVM(info *vbox.VMInfo) (reconcile.VM, bool) {
 		Created: reconcile.ParseTime(x[reconcile.KeyCreated]), Power: power(info.State),
 		Memory: info.Memory, CPUs: info.CPUs, Rejected: x[reconcile.KeyRejected],
 		Network: x[reconcile.KeyNetwork],
+	}
+	if v.Role == reconcile.RoleWorker && len(info.HostLoopbackOpen()) > 0 {
+		// Observed state wins over the recorded policy: a worker whose NAT still reaches the
+		// host's loopback (made before the agent closed it) is replaced (hostloopback.go).
+		v.Network = reconcile.NetworkLegacy
 	}
 	if s := x[reconcile.KeyImage]; s != "" {
 		var img reconcile.Image

@@ -103,7 +103,7 @@ func (c *cli) importBox(args []string) error {
 		}
 		m = &Machine{UUID: newUUID(), Name: name, OSType: info.OSType, Memory: info.Memory, CPUs: info.CPUs,
 			MAC: newMAC(), DiskUUID: newUUID(), Dir: dir, State: StatePoweroff, StateChange: timeNow(),
-			Session: &Session{PID: c.pid}}
+			Session: &Session{PID: c.pid}, LocalhostReachable: true} // a box predates 7.0's default (version.go)
 		st.Machines = append(st.Machines, m)
 		return nil
 	})

@@ -13,7 +13,8 @@ import (
 	"time"
 )
 
-// Version is what `vboxsim --version` prints (a real 7.0 release).
+// Version is what `vboxsim --version` prints (a real 7.0 release) unless VBOXSIM_VERSION
+// names another (version.go).
 const Version = "7.0.14r161095"
 
 // cli is one invocation of the simulator.
@@ -49,14 +50,14 @@ func (c *cli) run(args []string) error {
 		args = args[1:]
 	}
 	if len(args) == 0 {
-		fmt.Fprintf(c.out, "Oracle VM VirtualBox Command Line Management Interface Version %s\n\nUsage: VBoxManage <command> ...\n", strings.Split(Version, "r")[0])
+		fmt.Fprintf(c.out, "Oracle VM VirtualBox Command Line Management Interface Version %s\n\nUsage: VBoxManage <command> ...\n", shortVersion())
 		return nil
 	}
 	switch args[0] {
 	case "--version", "-v", "-V", "-version":
 		c.prof, _ = LoadProfile(os.Getenv("VBOXSIM_PROFILE"))
 		c.sleep("version")
-		fmt.Fprintln(c.out, Version)
+		fmt.Fprintln(c.out, simVersion())
 		return nil
 	case "make-box":
 		return c.makeBox(args[1:])

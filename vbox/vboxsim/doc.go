@@ -30,7 +30,8 @@
 //
 // --version, list [-s] [-l] vms|runningvms|systemproperties, showvminfo
 // [--machinereadable], createvm, unregistervm [--delete], modifyvm (name,
-// memory, cpus, ostype, description, macaddress1, --natpf1 rule|delete),
+// memory, cpus, ostype, description, macaddress1, --natpf1 rule|delete,
+// --nat-localhostreachable1 on|off from 7.0),
 // setextradata, getextradata (key|enumerate), guestproperty get|set|enumerate,
 // startvm, controlvm poweroff|savestate|pause|resume|acpipowerbutton|natpf1,
 // snapshot take|restore|restorecurrent|delete|list, clonevm (full or
@@ -56,6 +57,15 @@
 // startvm from a saved state (savestate, or a restored live snapshot) keeps
 // it and waits resume_network instead of boot. controlvm natpf1 on a running
 // VM changes the rules but the guest keeps listening where it started.
+//
+// # Version
+//
+// VBOXSIM_VERSION is what --version prints (default Version, a 7.0 release). Before 7.0,
+// modifyvm refuses --nat-localhostreachableN as an unknown option (exit 1, as the real tool)
+// and showvminfo prints no localhostReachable; from 7.0 on it prints one per NAT adapter.
+// createvm makes a VM whose host loopback is closed on 7.0 (open before); an imported box
+// starts open, as a machine from an older VirtualBox does; clones keep their source's setting.
+// See version.go for the sources.
 //
 // # Latency profiles
 //

@@ -140,7 +140,8 @@ func TestStateMachineRefusals(t *testing.T) {
 		{"controlvm saved", [][]string{{"startvm", "vm"}, {"controlvm", "vm", "savestate"}}, []string{"controlvm", "vm", "poweroff"}, 1, "Machine 'vm' is not currently running.", "saved"},
 		{"guestproperty saved", [][]string{{"startvm", "vm"}, {"controlvm", "vm", "savestate"}}, []string{"guestproperty", "set", "vm", "/a", "b"}, 1, "not mutable (state is Saved)", "saved"},
 		{"natpf running via controlvm", [][]string{{"startvm", "vm"}}, []string{"controlvm", "vm", "natpf1", "web,tcp,,8080,,80"}, 0, "", "running"},
-		{"syntax error exits 2", nil, []string{"modifyvm", "vm", "--bogus", "1"}, 2, "Unknown option: --bogus", "poweroff"},
+		{"modifyvm unknown option exits 1 as errorGetOpt then E_FAIL does", nil, []string{"modifyvm", "vm", "--bogus", "1"}, 1, "Unknown option: --bogus", "poweroff"},
+		{"syntax error exits 2", nil, []string{"modifyvm"}, 2, "Not enough parameters", "poweroff"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

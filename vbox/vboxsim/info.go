@@ -41,7 +41,7 @@ func (c *cli) list(args []string) error {
 			}
 			ms = run
 		case "systemproperties":
-			fmt.Fprintf(c.out, "API version:                     7_0\nDefault machine folder:          %s/machines\n", c.store.Home)
+			fmt.Fprintf(c.out, "API version:                     %s\nDefault machine folder:          %s/machines\n", apiVersion(), c.store.Home)
 			return nil
 		default:
 			return syntaxError("list", "Unknown subcommand \"%s\" for \"list\" command", o.pos[0])
@@ -154,6 +154,9 @@ func writeMachineReadable(w io.Writer, m *Machine) {
 	p(`sockRcv="64"`)
 	p(`tcpWndSnd="64"`)
 	p(`tcpWndRcv="64"`)
+	if hasLocalhostSetting() {
+		p(`localhostReachable="%d"`, b2i(m.LocalhostReachable))
+	}
 	for i, f := range m.Forwards {
 		p(`Forwarding(%d)="%s,%s,%s,%d,%s,%d"`, i, f.Name, f.Proto, f.HostIP, f.HostPort, f.GuestIP, f.GuestPort)
 	}

@@ -66,7 +66,8 @@ func (c *cli) createVM(args []string) error {
 			return err
 		}
 		m := &Machine{UUID: o.get("uuid"), Name: o.get("name"), OSType: o.get("ostype"), Memory: 128, CPUs: 1,
-			MAC: newMAC(), DiskUUID: newUUID(), Dir: dir, State: StatePoweroff, StateChange: timeNow()}
+			MAC: newMAC(), DiskUUID: newUUID(), Dir: dir, State: StatePoweroff, StateChange: timeNow(),
+			LocalhostReachable: !hasLocalhostSetting()}
 		if m.UUID == "" {
 			m.UUID = newUUID()
 		}
@@ -203,7 +204,7 @@ func (c *cli) cloneVM(args []string) error {
 		}
 		nm = &Machine{UUID: o.get("uuid"), Name: name, OSType: src.OSType, Description: src.Description, Memory: src.Memory,
 			CPUs: src.CPUs, MAC: newMAC(), DiskUUID: newUUID(), Dir: dir, State: StatePoweroff, StateChange: timeNow(),
-			Forwards: append([]Forward(nil), src.Forwards...), Extra: copyMap(src.Extra)}
+			Forwards: append([]Forward(nil), src.Forwards...), Extra: copyMap(src.Extra), LocalhostReachable: src.LocalhostReachable}
 		if nm.UUID == "" {
 			nm.UUID = newUUID()
 		}

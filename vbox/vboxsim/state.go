@@ -82,6 +82,9 @@ type Machine struct {
 	GuestPID    int               `json:"guest_pid,omitempty"`
 	Session     *Session          `json:"session,omitempty"`
 	LinkedFrom  *Link             `json:"linked_from,omitempty"`
+	// LocalhostReachable is NIC 1's NAT "localhost reachable" setting (version.go): whether
+	// the guest reaches the host's loopback through 10.0.2.2. Always true before 7.0.
+	LocalhostReachable bool `json:"localhost_reachable,omitempty"`
 	// Broken marks a clone that died half way: registered, disk incomplete.
 	Broken bool `json:"broken,omitempty"`
 }

@@ -55,6 +55,8 @@ type Sim struct {
 	Bin string
 	// profile is the VBOXSIM_PROFILE value, empty for none.
 	profile string
+	// version is the VBOXSIM_VERSION value, empty for the simulator's default (7.0).
+	version string
 	boxes   atomic.Int64
 }
 
@@ -79,14 +81,21 @@ func New(tb testing.TB) *Sim {
 }
 
 // Env returns the environment entries the driver must add when it runs
-// Bin: VBOXSIM_HOME and, if set, VBOXSIM_PROFILE.
+// Bin: VBOXSIM_HOME and, if set, VBOXSIM_PROFILE and VBOXSIM_VERSION.
 func (s *Sim) Env() []string {
 	env := []string{"VBOXSIM_HOME=" + s.Home}
 	if s.profile != "" {
 		env = append(env, "VBOXSIM_PROFILE="+s.profile)
 	}
+	if s.version != "" {
+		env = append(env, "VBOXSIM_VERSION="+s.version)
+	}
 	return env
 }
+
+// SetVersion makes every later call (and every driver made with Env after it) simulate
+// VirtualBox version v as `--version` prints it ("6.1.50r161033"); "" is the default 7.0.
+func (s *Sim) SetVersion(v string) { s.version = v }
 
 // SetProfile makes every later call use the given latency profile text
 // (see vboxsim.ParseProfile), or "realistic".
