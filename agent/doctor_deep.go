@@ -51,6 +51,7 @@ const (
 type deepOpts struct {
 	deep, force bool
 	box         string
+	qemuBox     string
 	bootTimeout time.Duration
 }
 
@@ -58,6 +59,7 @@ func addDeepFlags(cmd *cobra.Command) *deepOpts {
 	o := &deepOpts{}
 	cmd.Flags().BoolVar(&o.deep, "deep", false, "after the checks, create, boot, snapshot, restore and delete a VM of its own on every provider the fleet uses")
 	cmd.Flags().StringVar(&o.box, "box", "", "with --deep: import this unpacked box (`box.ovf` or its folder) instead of the tiny box doctor makes")
+	cmd.Flags().StringVar(&o.qemuBox, "qemu-box", "", "with --deep: use this unpacked QEMU box (a folder with box.qcow2 and, for direct kernel boot, vmlinuz, initrd.img, cmdline) instead of the tiny test image")
 	cmd.Flags().BoolVar(&o.force, "force", false, "with --deep: run even while 'agent run' serves on this host")
 	cmd.Flags().DurationVar(&o.bootTimeout, "boot-timeout", 3*time.Minute, "with --deep: how long a started VM may take to answer SSH")
 	return o
@@ -70,31 +72,20 @@ var deepStepNames = []string{
 	"restore ready", "start again", "file gone", "delete",
 }
 
-// deepStep is one step's outcome.
-type deepStep struct {
-	name   string
-	took   time.Duration
-	detail string
-	err    error
-	ran    bool
-}
-
 // deepRun is one VirtualBox deep check.
 type deepRun struct {
-	d        *vbox.Driver
-	f        *spec.Fleet
-	o        *deepOpts
-	w        io.Writer
-	owner    string
-	dir      string // state_dir/doctor-deep
-	boxName  string
-	clone    string
-	ovf      string
-	port     int
-	client   *guest.Client
-	steps    []deepStep
-	failed   bool
-	provider string
+	d       *vbox.Driver
+	f       *spec.Fleet
+	o       *deepOpts
+	w       io.Writer
+	owner   string
+	dir     string // state_dir/doctor-deep
+	boxName string
+	clone   string
+	ovf     string
+	port    int
+	client  *guest.Client
+	*deepSteps
 }
 
 // doctorDeepFromConfig loads fleet.hcl again (the usual checks reported any problem with it)
@@ -131,25 +122,26 @@ func (a *app) doctorDeep(w io.Writer, f *spec.Fleet, o *deepOpts, record string)
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, deepTimeout)
 	defer cancel()
-	fails := 0
+	var runs []*deepSteps
 	if usesProvider(f, spec.ProviderVirtualBox) {
-		fails += a.deepVBox(ctx, w, f, o, record)
+		runs = append(runs, a.deepVBox(ctx, w, f, o, record))
 	}
 	if usesProvider(f, spec.ProviderQEMU) {
-		fmt.Fprintf(w, "%-4s  deep qemu: not built yet; the QEMU provider is checked by 'agent doctor' only\n", sevWarn)
+		runs = append(runs, a.deepQEMU(ctx, w, f, o))
 	}
-	return fails
+	return printDeepTable(w, runs)
 }
 
-func (a *app) deepVBox(ctx context.Context, w io.Writer, f *spec.Fleet, o *deepOpts, record string) int {
+func (a *app) deepVBox(ctx context.Context, w io.Writer, f *spec.Fleet, o *deepOpts, record string) *deepSteps {
 	d := vbox.New(vbox.Config{Manage: f.VirtualBox.Manage, MaxParallel: f.VirtualBox.MaxParallel, CallTimeout: f.VirtualBox.CallTimeout,
 		PortRange: f.VirtualBox.SSHPortRange, Record: record}, nil) // default retries: they cover the lock lag after a poweroff
 	defer d.Close()
 	run := strconv.FormatInt(time.Now().UnixNano()%1e10, 36)
 	r := &deepRun{d: d, f: f, o: o, w: w, owner: f.Host.Name, dir: filepath.Join(f.Host.StateDir, deepDirName),
-		boxName: deepPrefix + run + "-box", clone: deepPrefix + run + "-clone", provider: "virtualbox"}
+		boxName: deepPrefix + run + "-box", clone: deepPrefix + run + "-clone",
+		deepSteps: &deepSteps{w: w, provider: "virtualbox", planned: len(deepStepNames)}}
 	r.runSteps(ctx)
-	return r.summary()
+	return r.deepSteps
 }
 
 // runSteps runs every step; after the first failure only the final delete runs.
@@ -229,67 +221,15 @@ func (r *deepRun) runSteps(ctx context.Context) {
 	})
 	// Delete always runs, on a context of its own so an interrupt still cleans up.
 	r.closeClient()
-	r.failed = false
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), deepCleanTime)
 	defer cancel()
-	r.step(cctx, "delete", func(ctx context.Context) (string, error) {
+	r.always(cctx, "delete", func(ctx context.Context) (string, error) {
 		n, err := r.cleanup(ctx)
 		if err == nil {
-			err = os.RemoveAll(r.dir)
+			err = removeDeepDir(r.dir, "box")
 		}
 		return fmt.Sprintf("removed %d VM(s)", n), err
 	})
-}
-
-// step runs f unless an earlier step failed, and prints one line with its time.
-func (r *deepRun) step(ctx context.Context, name string, f func(context.Context) (string, error)) {
-	s := deepStep{name: name}
-	if r.failed {
-		r.steps = append(r.steps, s)
-		return
-	}
-	start := time.Now()
-	s.detail, s.err = f(ctx)
-	if s.err == nil && ctx.Err() != nil {
-		s.err = fmt.Errorf("interrupted: %w", ctx.Err())
-	}
-	s.took, s.ran = time.Since(start), true
-	r.steps = append(r.steps, s)
-	n := len(r.steps)
-	if s.err != nil {
-		r.failed = true
-		fmt.Fprintf(r.w, "%-4s  deep %s %2d/%d %-15s %9s  %v\n", sevFail, r.provider, n, len(deepStepNames), name, roundDur(s.took), s.err)
-		return
-	}
-	fmt.Fprintf(r.w, "%-4s  deep %s %2d/%d %-15s %9s  %s\n", sevOK, r.provider, n, len(deepStepNames), name, roundDur(s.took), s.detail)
-}
-
-// summary prints the step table and returns the number of failed steps (steps skipped after
-// a failure are shown, not counted).
-func (r *deepRun) summary() int {
-	fmt.Fprintf(r.w, "\n  %-10s  %-15s  %9s  %s\n", "provider", "step", "time", "result")
-	bad := 0
-	var total time.Duration
-	for _, s := range r.steps {
-		res := "ok"
-		switch {
-		case s.err != nil:
-			res, bad = "FAIL", bad+1
-		case !s.ran:
-			res = "skipped"
-		}
-		total += s.took
-		fmt.Fprintf(r.w, "  %-10s  %-15s  %9s  %s\n", r.provider, s.name, roundDur(s.took), res)
-	}
-	fmt.Fprintf(r.w, "  %-10s  %-15s  %9s  %s\n", r.provider, "total", roundDur(total), map[bool]string{true: "ok", false: "FAIL"}[bad == 0])
-	return bad
-}
-
-func roundDur(d time.Duration) time.Duration {
-	if d < time.Second {
-		return d.Round(100 * time.Microsecond)
-	}
-	return d.Round(time.Millisecond)
 }
 
 // makeBox makes the tiny box (or checks the one given with --box).
@@ -406,4 +346,21 @@ func (r *deepRun) cleanup(ctx context.Context) (int, error) {
 		return n, err
 	}
 	return n, nil
+}
+
+// removeDeepDir removes what one provider's check put in dir (state_dir/doctor-deep), then dir
+// itself once no other provider's check has anything left there.
+func removeDeepDir(dir string, own ...string) error {
+	for _, name := range own {
+		if err := os.RemoveAll(filepath.Join(dir, name)); err != nil {
+			return err
+		}
+	}
+	if err := os.Remove(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if entries, rerr := os.ReadDir(dir); rerr == nil && len(entries) > 0 {
+			return nil // another provider's leftovers: its own cleanup removes them
+		}
+		return err
+	}
+	return nil
 }

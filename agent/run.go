@@ -105,14 +105,16 @@ func (a *app) runDaemon() error {
 		return err
 	}
 	live := &liveSettings{
-		metrics:   &liveListener{name: "metrics", h: metricsMux(met), log: log},
+		metrics: &liveListener{name: "metrics", log: log, serve: func(ctx context.Context, addr string) (func(), net.Addr, error) {
+			return met.Serve(ctx, addr, log)
+		}},
 		web:       &liveListener{name: "web", log: log},
 		reports:   rep,
 		met:       met,
 		sandboxes: &sandboxes{providers: r.provider, signers: []ssh.Signer{key}, fleet: f, log: log, report: rep},
 		log:       log,
 	}
-	live.web.h = &live.dashboard
+	live.web.serve = handlerServer("web", &live.dashboard, log)
 	defer live.metrics.close()
 	defer live.web.close()
 	d, err := daemon.New(daemon.Config{

@@ -1,0 +1,93 @@
+// The step runner of `agent doctor --deep`, shared by the providers' checks: one line per
+// step as it ends, with its time, and at the end one table of every provider's steps (the
+// latency profile of this host).
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+)
+
+// deepStep is one step's outcome.
+type deepStep struct {
+	name   string
+	took   time.Duration
+	detail string
+	err    error
+	ran    bool
+}
+
+// deepSteps runs one provider's steps in order; after the first failure only steps run with
+// always (the cleanup) still run.
+type deepSteps struct {
+	w        io.Writer
+	provider string
+	planned  int // how many steps the check has, for "n/N"
+	steps    []deepStep
+	failed   bool
+}
+
+// step runs f unless an earlier step failed, and prints one line with its time.
+func (r *deepSteps) step(ctx context.Context, name string, f func(context.Context) (string, error)) {
+	s := deepStep{name: name}
+	if r.failed {
+		r.steps = append(r.steps, s)
+		return
+	}
+	start := time.Now()
+	s.detail, s.err = f(ctx)
+	if s.err == nil && ctx.Err() != nil {
+		s.err = fmt.Errorf("interrupted: %w", ctx.Err())
+	}
+	s.took, s.ran = time.Since(start), true
+	r.steps = append(r.steps, s)
+	n := len(r.steps)
+	if s.err != nil {
+		r.failed = true
+		fmt.Fprintf(r.w, "%-4s  deep %s %2d/%d %-15s %9s  %v\n", sevFail, r.provider, n, r.planned, name, roundDur(s.took), s.err)
+		return
+	}
+	fmt.Fprintf(r.w, "%-4s  deep %s %2d/%d %-15s %9s  %s\n", sevOK, r.provider, n, r.planned, name, roundDur(s.took), s.detail)
+}
+
+// always runs the final step (the cleanup) even after a failure.
+func (r *deepSteps) always(ctx context.Context, name string, f func(context.Context) (string, error)) {
+	failed := r.failed
+	r.failed = false
+	r.step(ctx, name, f)
+	r.failed = r.failed || failed
+}
+
+// printDeepTable prints every provider's steps as one table and returns the number of failed
+// steps (steps skipped after a failure are shown, not counted).
+func printDeepTable(w io.Writer, runs []*deepSteps) int {
+	fmt.Fprintf(w, "\n  %-10s  %-15s  %9s  %s\n", "provider", "step", "time", "result")
+	bad := 0
+	for _, r := range runs {
+		var total time.Duration
+		runBad := 0
+		for _, s := range r.steps {
+			res := "ok"
+			switch {
+			case s.err != nil:
+				res, runBad = "FAIL", runBad+1
+			case !s.ran:
+				res = "skipped"
+			}
+			total += s.took
+			fmt.Fprintf(w, "  %-10s  %-15s  %9s  %s\n", r.provider, s.name, roundDur(s.took), res)
+		}
+		fmt.Fprintf(w, "  %-10s  %-15s  %9s  %s\n", r.provider, "total", roundDur(total), map[bool]string{true: "ok", false: "FAIL"}[runBad == 0])
+		bad += runBad
+	}
+	return bad
+}
+
+func roundDur(d time.Duration) time.Duration {
+	if d < time.Second {
+		return d.Round(100 * time.Microsecond)
+	}
+	return d.Round(time.Millisecond)
+}
