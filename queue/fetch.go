@@ -24,17 +24,27 @@ var ErrDraining = errors.New("queue: slot is draining")
 // ErrBusy is returned by Fetch while the slot still holds a job.
 var ErrBusy = errors.New("queue: slot already holds a job")
 
-// tryFetch checks the pause flags, then LMOVEs the head of the first
-// non-empty queue into its processing list. KEYS: pause-all-workers, host
-// pause, then queue/processing pairs. Returns {-1} when paused, {0} when all
-// queues are empty, {i, payload} for the i-th (1-based) queue.
+// tryFetch checks the pause flags, then returns a payload already in one of
+// the slot's processing lists (its fetch was cut off: the server moved it but
+// the reply never arrived), else LMOVEs the head of the first non-empty queue
+// into its processing list. KEYS: pause-all-workers, host pause, then
+// queue/processing pairs. ARGV: payloads of this slot whose result waits in
+// the outbox (left where they are). Returns {-1} when paused, {0} when all
+// queues are empty, {i, payload, taken-up} for the i-th (1-based) queue.
 var tryFetch = redis.NewScript(`
 local all = redis.call('GET', KEYS[1])
 if all and string.lower(string.gsub(all, '^%s*(.-)%s*$', '%1')) == 'true' then return {-1} end
 if redis.call('EXISTS', KEYS[2]) == 1 then return {-1} end
 for i = 3, #KEYS, 2 do
+  for _, v in ipairs(redis.call('LRANGE', KEYS[i+1], 0, -1)) do
+    local kept = false
+    for _, a in ipairs(ARGV) do if a == v then kept = true end end
+    if not kept then return {(i-1)/2, v, 1} end
+  end
+end
+for i = 3, #KEYS, 2 do
   local v = redis.call('LMOVE', KEYS[i], KEYS[i+1], 'LEFT', 'RIGHT')
-  if v then return {(i-1)/2, v} end
+  if v then return {(i-1)/2, v, 0} end
 end
 return {0}
 `)
@@ -44,9 +54,9 @@ return {0}
 // cannot be parsed is moved to Resque's failed list with the reason, and
 // Fetch goes on waiting. While the host is paused Fetch waits. While Redis
 // is unreachable Fetch waits too, retrying with a bounded, jittered
-// backoff; a payload that reached the slot's processing list without the
-// slot learning of it (the connection broke in between) is taken up once
-// Redis is back, so it is neither lost nor left behind.
+// backoff. A payload that reached the slot's processing list without the
+// slot learning of it (the connection broke in between) is taken up first,
+// so it is neither lost nor left behind.
 func (s *Slot) Fetch(ctx context.Context) (*Job, error) {
 	s.mu.Lock()
 	busy := s.current != nil
@@ -62,21 +72,7 @@ func (s *Slot) Fetch(ctx context.Context) (*Job, error) {
 		if s.isDraining() {
 			return nil, ErrDraining
 		}
-		var (
-			raw    []byte
-			qi     int
-			paused bool
-			err    error
-		)
-		if s.suspect.Load() {
-			raw, qi, err = s.orphan(ctx)
-			if err == nil {
-				s.suspect.Store(false)
-			}
-		}
-		if err == nil && raw == nil {
-			raw, qi, paused, err = s.take(ctx)
-		}
+		raw, qi, paused, err := s.take(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
@@ -84,7 +80,6 @@ func (s *Slot) Fetch(ctx context.Context) (*Job, error) {
 			if !Transient(err) {
 				return nil, err
 			}
-			s.suspect.Store(true)
 			if err := waitRetry(ctx, &tries); err != nil {
 				return nil, err
 			}
@@ -104,8 +99,7 @@ func (s *Slot) Fetch(ctx context.Context) (*Job, error) {
 		if s.isDraining() {
 			// Drain arrived while blocked: hand the job back untouched.
 			if err := s.unmove(ctx, q, raw); err != nil {
-				s.suspect.Store(true)
-				return nil, err
+				return nil, err // still in the processing list: the next Fetch takes it up
 			}
 			return nil, ErrDraining
 		}
@@ -115,8 +109,7 @@ func (s *Slot) Fetch(ctx context.Context) (*Job, error) {
 			if errors.As(err, &perr) {
 				continue
 			}
-			// The payload is in the processing list: take it up again next time.
-			s.suspect.Store(true)
+			// The payload stays in the processing list: the next try takes it up.
 			if Transient(err) && ctx.Err() == nil {
 				if err := waitRetry(ctx, &tries); err != nil {
 					return nil, err
@@ -129,26 +122,6 @@ func (s *Slot) Fetch(ctx context.Context) (*Job, error) {
 	}
 }
 
-// orphan returns a payload in the slot's processing lists that the slot
-// does not hold and whose result does not wait in the outbox: one whose
-// fetch was cut off by a broken connection.
-func (s *Slot) orphan(ctx context.Context) (raw []byte, qi int, err error) {
-	for i, q := range s.queues {
-		items, err := s.c.rdb.LRange(ctx, s.c.keys.processing(s.id, q), 0, -1).Result()
-		if err != nil {
-			return nil, 0, fmt.Errorf("fetch %s: processing list: %w", s.id, err)
-		}
-		for _, it := range items {
-			if !s.c.outbox.holds(s.id, []byte(it)) {
-				s.c.log.Info("job_taken_up_again", "worker", s.id, "queue", q, "job_id", looseID([]byte(it)),
-					"reason", "fetched while the connection to Redis broke")
-				return []byte(it), i, nil
-			}
-		}
-	}
-	return nil, 0, nil
-}
-
 // take returns the next payload and the index of its queue, or nil after
 // the block time passes with nothing to do.
 func (s *Slot) take(ctx context.Context) (raw []byte, qi int, paused bool, err error) {
@@ -158,7 +131,7 @@ func (s *Slot) take(ctx context.Context) (raw []byte, qi int, paused bool, err e
 	for _, q := range s.queues {
 		ks = append(ks, k.queue(q), k.processing(s.id, q))
 	}
-	res, err := tryFetch.Run(ctx, s.c.rdb, ks).Slice()
+	res, err := tryFetch.Run(ctx, s.c.rdb, ks, s.c.outbox.kept(s.id)...).Slice()
 	if err != nil {
 		return nil, 0, false, fmt.Errorf("fetch %s: %w", s.id, err)
 	}
@@ -167,6 +140,10 @@ func (s *Slot) take(ctx context.Context) (raw []byte, qi int, paused bool, err e
 		return nil, 0, true, nil
 	case n > 0:
 		str, _ := res[1].(string)
+		if again, _ := res[2].(int64); again == 1 {
+			s.c.log.Info("job_taken_up_again", "worker", s.id, "queue", s.queues[n-1], "job_id", looseID([]byte(str)),
+				"reason", "it was in this slot's processing list without the slot holding it (a fetch cut off by a broken connection)")
+		}
 		return []byte(str), int(n) - 1, false, nil
 	}
 	v, err := s.c.rdb.BLMove(ctx, k.queue(s.queues[0]), k.processing(s.id, s.queues[0]),
