@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/fleet-agent/fleet/control"
-	"github.com/fleet-agent/fleet/internal/redistest"
 	"github.com/fleet-agent/fleet/queue"
 )
 
@@ -47,13 +46,7 @@ func TestChaosEveryJobEndsExactlyOnce(t *testing.T) {
 	srv := hosts[0]
 	// The shared Redis keeps its data across the restart below, as a production one with
 	// persistence does.
-	rsrv := redistest.StartPersistent(t)
-	tq, err := queue.Open(queue.Config{URL: rsrv.URL, Host: "e2e-submitter"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tq.Close() })
-	srv.tq = tq
+	rsrv := persistentQueue(t, srv)
 	for i, h := range hosts {
 		h.writeRaw(leaseFleet(h, names[i], rsrv.URL))
 		h.start()

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/fleet-agent/fleet/control"
+	"github.com/fleet-agent/fleet/internal/redistest"
 	"github.com/fleet-agent/fleet/queue"
 	"github.com/redis/go-redis/v9"
 )
@@ -134,5 +135,69 @@ func TestE2EJobOfAHostKilledForGoodFinishesOnTheOtherHost(t *testing.T) {
 	}
 	if _, err := rdb.ZScore(context.Background(), "resque:fleet:leases", live).Result(); !errors.Is(err, redis.Nil) {
 		t.Errorf("%s's lease after a clean stop: %v, want it removed", live, err)
+	}
+}
+
+// persistentQueue gives h's test a redis-server that keeps its data across Kill and Restart
+// (append-only file), with h's submitting client on it. Fleets pass its URL to leaseFleet.
+func persistentQueue(t *testing.T, h *host) *redistest.Server {
+	t.Helper()
+	rsrv := redistest.StartPersistent(t)
+	tq, err := queue.Open(queue.Config{URL: rsrv.URL, Host: "e2e-submitter"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tq.Close() })
+	h.tq = tq
+	return rsrv
+}
+
+// TestE2EJobOfAHostEndedWhileRedisWasDownIsDelivered: a job ends while
+// redis-server is down, so `agent run` keeps its result in the outbox in state_dir; the agent
+// is then SIGKILLed. Once Redis is back, the next `agent run` on the host delivers the result:
+// the job passed as attempt 1, counted once, and nothing was requeued or recovered.
+func TestE2EJobOfAHostEndedWhileRedisWasDownIsDelivered(t *testing.T) {
+	h := newHost(t)
+	rsrv := persistentQueue(t, h)
+	h.writeRaw(leaseFleet(h, "e2e-outbox", rsrv.URL))
+	h.start()
+	h.until("serving", func(st *control.Status) bool { return len(servingVMs(st)) == 1 })
+	const id = "outbox-1"
+	h.submit(id)
+	h.until(id+" running", func(st *control.Status) bool { return runningOn(st, id) != "" })
+
+	rsrv.Kill()
+	h.release(id)
+	firstLog := h.logPath
+	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if b, _ := os.ReadFile(firstLog); strings.Contains(string(b), "result_kept_in_outbox") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the agent logged no result_kept_in_outbox within 90s of the job's end with Redis down")
+		}
+	}
+	h.signal(syscall.SIGKILL)
+	h.waitExit()
+	rsrv.Restart()
+
+	h.start()
+	js := h.waitJob(id, queue.StatePassed)
+	if js.Attempt != 1 {
+		t.Errorf("%s attempt = %d, want 1 (the result of the first run, delivered from the outbox)", id, js.Attempt)
+	}
+	rdb := h.tq.Redis()
+	ctx := context.Background()
+	if n, err := rdb.Get(ctx, "resque:stat:processed").Int(); err != nil || n != 1 {
+		t.Errorf("resque:stat:processed = %d, %v; want 1", n, err)
+	}
+	if n := rdb.LLen(ctx, "resque:fleet:recovered").Val(); n != 0 {
+		t.Errorf("resque:fleet:recovered holds %d records: the job was taken back instead of delivered", n)
+	}
+	if n := rdb.LLen(ctx, "resque:queue:builds").Val(); n != 0 {
+		t.Errorf("builds holds %d payloads: the job was requeued", n)
+	}
+	if b, _ := os.ReadFile(h.logPath); !strings.Contains(string(b), "outbox_delivered") {
+		t.Errorf("the restarted agent logged no outbox_delivered")
 	}
 }

@@ -61,15 +61,31 @@ type served struct {
 // loop calls prepare (one edit at a time); close runs after the daemon has returned.
 type liveListener struct {
 	name string // "metrics", "web": for logs
-	h    http.Handler
-	log  *slog.Logger
-	cur  *served // nil: not listening
+	// serve listens on addr and serves until ctx ends; wait waits for the server to stop.
+	serve func(ctx context.Context, addr string) (wait func(), bound net.Addr, err error)
+	log   *slog.Logger
+	cur   *served // nil: not listening
 }
 
-// bind serves l.h on addr until the returned listener is stopped.
+// handlerServer is a liveListener's serve for h (serveHTTP), logging how the server ended.
+func handlerServer(name string, h http.Handler, log *slog.Logger) func(ctx context.Context, addr string) (func(), net.Addr, error) {
+	return func(ctx context.Context, addr string) (func(), net.Addr, error) {
+		done, bound, err := serveHTTP(ctx, name, addr, h)
+		if err != nil {
+			return nil, nil, err
+		}
+		return func() {
+			if err := <-done; err != nil {
+				log.Warn("listener_stopped", "listener", name, "err", err)
+			}
+		}, bound, nil
+	}
+}
+
+// bind serves on addr until the returned listener is stopped.
 func (l *liveListener) bind(addr string) (*served, error) {
 	ctx, cancel := context.WithCancel(context.Background())
-	done, bound, err := serveHTTP(ctx, l.name, addr, l.h)
+	wait, bound, err := l.serve(ctx, addr)
 	if err != nil {
 		cancel()
 		return nil, err
@@ -77,9 +93,7 @@ func (l *liveListener) bind(addr string) (*served, error) {
 	l.log.Info("listening", "listener", l.name, "addr", bound.String())
 	return &served{addr: addr, stop: func() {
 		cancel()
-		if err := <-done; err != nil {
-			l.log.Warn("listener_stopped", "listener", l.name, "err", err)
-		}
+		wait()
 	}}, nil
 }
 
@@ -285,11 +299,4 @@ func serveHTTP(ctx context.Context, name, listen string, h http.Handler) (done <
 		out <- err
 	}()
 	return out, ln.Addr(), nil
-}
-
-// metricsMux serves met at /metrics.
-func metricsMux(met *metrics.Metrics) http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", met.Handler())
-	return mux
 }

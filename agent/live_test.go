@@ -48,8 +48,9 @@ func TestReportConfigsCountDropsPerReceiver(t *testing.T) {
 // in use fails before anything changes (the old one keeps serving); a free address is bound
 // before the old one closes; "" stops it.
 func TestLiveListenerKeepsServingWhenTheNewAddressDoesNotBind(t *testing.T) {
-	l := &liveListener{name: "metrics", log: slog.New(slog.DiscardHandler),
-		h: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })}
+	log := slog.New(slog.DiscardHandler)
+	l := &liveListener{name: "test", log: log,
+		serve: handlerServer("test", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }), log)}
 	defer l.close()
 	up := func(addr string) bool {
 		resp, err := http.Get("http://" + addr + "/")

@@ -38,8 +38,9 @@ func newRunCmd(a *app) *cobra.Command {
 		Use:   "run",
 		Short: "Run the agent: keep this host matching fleet.hcl and run build jobs",
 		Long: `Run is the daemon. It makes this host match fleet.hcl and keeps it so: a saved fleet.hcl is
-applied while builds keep running (an edit that does not load is reported by 'agent status'
-and ignored), workers start on every converged worker VM and take jobs from the Resque queues
+applied while builds keep running, queue, listeners and report endpoints included (an edit
+that does not load, needs a restart or cannot be taken live is reported by 'agent status' and
+not applied), workers start on every converged worker VM and take jobs from the Resque queues
 of their pool, and each job runs in a clean VM that is rolled back afterwards.
 
 Signals: SIGTERM or SIGINT stop fetching and exit once running jobs finish; a second one
@@ -105,14 +106,16 @@ func (a *app) runDaemon() error {
 		return err
 	}
 	live := &liveSettings{
-		metrics:   &liveListener{name: "metrics", h: metricsMux(met), log: log},
+		metrics: &liveListener{name: "metrics", log: log, serve: func(ctx context.Context, addr string) (func(), net.Addr, error) {
+			return met.Serve(ctx, addr, log)
+		}},
 		web:       &liveListener{name: "web", log: log},
 		reports:   rep,
 		met:       met,
 		sandboxes: &sandboxes{providers: r.provider, signers: []ssh.Signer{key}, fleet: f, log: log, report: rep},
 		log:       log,
 	}
-	live.web.h = &live.dashboard
+	live.web.serve = handlerServer("web", &live.dashboard, log)
 	defer live.metrics.close()
 	defer live.web.close()
 	d, err := daemon.New(daemon.Config{

@@ -45,6 +45,18 @@ func runHardening(t *testing.T, dir string) string {
 	return string(calls)
 }
 
+// writeGuestFile writes body to rel under the guest root dir, making its folder.
+func writeGuestFile(t *testing.T, dir, rel, body string) {
+	t.Helper()
+	p := filepath.Join(dir, rel)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestGoldenHardeningScriptSSHDConfig(t *testing.T) {
 	want := "PasswordAuthentication no\nKbdInteractiveAuthentication no\nChallengeResponseAuthentication no\nPermitRootLogin prohibit-password\n"
 	cases := []struct {
@@ -59,13 +71,8 @@ func TestGoldenHardeningScriptSSHDConfig(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			cfg := filepath.Join(dir, "etc/ssh/sshd_config")
-			if err := os.MkdirAll(filepath.Dir(cfg), 0o755); err != nil {
-				t.Fatal(err)
-			}
 			config := tc.config
-			if err := os.WriteFile(cfg, []byte(config), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			writeGuestFile(t, dir, "etc/ssh/sshd_config", config)
 			calls := runHardening(t, dir)
 			first, _ := os.ReadFile(cfg)
 			runHardening(t, dir) // idempotent: a second run changes nothing
@@ -137,12 +144,7 @@ func TestGoldenHardeningRunsThroughSudoAndLocatesFailure(t *testing.T) {
 func TestGoldenHardeningScriptDropbear(t *testing.T) {
 	dir := t.TempDir()
 	def := filepath.Join(dir, "etc/default/dropbear")
-	if err := os.MkdirAll(filepath.Dir(def), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(def, []byte("DROPBEAR_PORT=22\nDROPBEAR_EXTRA_ARGS=\"-w\"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeGuestFile(t, dir, "etc/default/dropbear", "DROPBEAR_PORT=22\nDROPBEAR_EXTRA_ARGS=\"-w\"\n")
 	runHardening(t, dir)
 	runHardening(t, dir)
 	got, _ := os.ReadFile(def)
@@ -193,13 +195,7 @@ func TestGoldenHardeningScriptDropbearInittab(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			tab := filepath.Join(dir, "etc/inittab")
-			if err := os.MkdirAll(filepath.Dir(tab), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			body := "::sysinit:/etc/rc\n" + tc.line + "\n# ::respawn:/usr/sbin/dropbear -B\n::shutdown:/bin/umount -a -r\n"
-			if err := os.WriteFile(tab, []byte(body), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			writeGuestFile(t, dir, "etc/inittab", "::sysinit:/etc/rc\n"+tc.line+"\n# ::respawn:/usr/sbin/dropbear -B\n::shutdown:/bin/umount -a -r\n")
 			runHardening(t, dir)
 			first, _ := os.ReadFile(tab)
 			runHardening(t, dir)
@@ -242,12 +238,7 @@ func TestGoldenHardeningKeepsRemoteForwarding(t *testing.T) {
 		"etc/inittab":          "::respawn:/usr/sbin/dropbear -F -p 22\n",
 		"etc/default/dropbear": "DROPBEAR_EXTRA_ARGS=\"\"\n",
 	} {
-		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, path)), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, path), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		writeGuestFile(t, dir, path, body)
 	}
 	runHardening(t, dir)
 	tab, _ := os.ReadFile(filepath.Join(dir, "etc/inittab"))

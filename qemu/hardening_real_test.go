@@ -14,10 +14,26 @@ import (
 
 	"github.com/fleet-agent/fleet/golden"
 	"github.com/fleet-agent/fleet/guest"
+	"github.com/fleet-agent/fleet/internal/netnstest"
 	"github.com/fleet-agent/fleet/qemu/imagebuild"
 	"github.com/fleet-agent/fleet/reconcile"
+	"github.com/fleet-agent/fleet/sandbox"
 	"github.com/fleet-agent/fleet/spec"
 )
+
+// convergeTo applies e's fleet and returns the test's context (4 minutes) and the SSH
+// endpoint of worker name.
+func (e *env) convergeTo(t *testing.T, name string) (context.Context, sandbox.Endpoint) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	t.Cleanup(cancel)
+	e.converge(t, ctx)
+	ep, err := e.p.VM(name).Endpoint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ctx, ep
+}
 
 // passwordUsers are the logins the test image ships with the password of a Vagrant base box.
 var passwordUsers = []string{"root", imagebuild.VagrantUser}
@@ -34,13 +50,7 @@ func TestGoldenHardeningQEMUUnhardenedImageAcceptsPassword(t *testing.T) {
 	if h := e.desired.Pools[0].Image.Hardening; h != "" {
 		t.Fatalf("pool image hardening = %q with allow_password, want none", h)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
-	e.converge(t, ctx)
-	ep, err := e.p.VM("q-1").Endpoint(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, ep := e.convergeTo(t, "q-1")
 	for _, u := range passwordUsers {
 		if err := golden.CheckPasswordRefused(ctx, ep.Addr, u, golden.KnownPassword); !errors.Is(err, golden.ErrPasswordAccepted) {
 			t.Errorf("password login to unhardened q-1 as %s: %v, want accepted", u, err)
@@ -62,16 +72,10 @@ func TestGoldenHardeningQEMU(t *testing.T) {
 	if h := e.desired.Pools[0].Image.Hardening; h != reconcile.HardeningVersion {
 		t.Fatalf("pool image hardening = %q, want %q", h, reconcile.HardeningVersion)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
-	e.converge(t, ctx)
+	ctx, ep := e.convergeTo(t, "q-1")
 	w, ok := e.workers(t, ctx)["q-1"]
 	if !ok {
 		t.Fatal("no worker q-1 after apply")
-	}
-	ep, err := e.p.VM("q-1").Endpoint(ctx)
-	if err != nil {
-		t.Fatal(err)
 	}
 	if err := golden.Verify(ctx, w.Name, ep.Addr, "root", e.p.key); err != nil {
 		t.Errorf("worker q-1: %v", err)
@@ -151,16 +155,15 @@ func checkRemoteForward(t *testing.T, ctx context.Context, e *env, name string) 
 // q-2 as root or vagrant. Whether q-1 can reach q-2's forwarded SSH port is network
 // isolation's business (logged, not asserted), so the logins are tried from the host, which
 // always reaches the port: the hardening is proven as a wall of its own. The same logins to an
-// unhardened box are accepted (TestGoldenHardeningQEMUUnhardenedImageAcceptsPassword).
+// unhardened box are accepted (TestGoldenHardeningQEMUUnhardenedImageAcceptsPassword). It
+// runs in network namespaces of its own (internal/netnstest): q-1's probe of 10.0.2.2 never
+// leaves this machine.
 func TestCrossVMLoginRefusedQEMU(t *testing.T) {
-	e := newEnv(t, 2)
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
-	e.converge(t, ctx)
-	ep, err := e.p.VM("q-2").Endpoint(ctx)
-	if err != nil {
-		t.Fatal(err)
+	if ns := netnstest.Run(t); ns == nil {
+		return
 	}
+	e := newEnv(t, 2)
+	ctx, ep := e.convergeTo(t, "q-2")
 	_, port, _ := net.SplitHostPort(ep.Addr)
 	reach := e.ssh(t, ctx, "q-1", "if echo | busybox nc -w 2 10.0.2.2 "+port+" 2>/dev/null | head -c 16 | grep -q SSH; then echo reachable; else echo unreachable; fi")
 	t.Logf("q-1 -> q-2's SSH port 10.0.2.2:%s: %s", port, strings.TrimSpace(reach))

@@ -157,6 +157,35 @@ func (e *env) setNetwork(n spec.Network) {
 	e.desired = reconcile.NewDesired(e.fleet, nil)
 }
 
+// netProbe is one worker behind a network policy, in a test-made namespace, with the host
+// services the probes aim at: secret (a host loopback service nobody allowed, the host's
+// Redis say), allowed (the pool's one host service) and outside (in the peer namespace).
+type netProbe struct {
+	ctx                      context.Context
+	e                        *env
+	secret, allowed, outside *service
+	services                 []string // the pool's host_services
+}
+
+// newNetProbe re-runs the test in fresh namespaces (netnstest.Run) and returns nil in the
+// parent; in the child it converges one worker with egress and the allowed service.
+func newNetProbe(t *testing.T, egress string) *netProbe {
+	t.Helper()
+	ns := netnstest.Run(t)
+	if ns == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	t.Cleanup(cancel)
+	n := &netProbe{ctx: ctx, e: newEnv(t, 1), secret: loopbackService(t, "secret"), allowed: loopbackService(t, "allowed")}
+	pl, err := ns.ListenPeer(netnstest.PeerAddr + ":0")
+	n.outside = newService(t, "outside", pl, err)
+	n.services = []string{n.allowed.hostPort()}
+	n.e.setNetwork(spec.Network{Egress: egress, HostServices: n.services})
+	n.e.converge(t, ctx)
+	return n
+}
+
 // TestIsolatedGuestReachesOnlyAllowListedHostServicesQEMU boots a worker with the default
 // egress and one host service and, from inside builds: proves a host loopback listener
 // unreachable through 10.0.2.2 and every other address the guest could try; the allow-listed
@@ -164,21 +193,12 @@ func (e *env) setNetwork(n spec.Network) {
 // the outside world (a listener in a peer namespace) reachable; and that a worker whose passt
 // died is observed as aborted and repaired.
 func TestIsolatedGuestReachesOnlyAllowListedHostServicesQEMU(t *testing.T) {
-	ns := netnstest.Run(t)
-	if ns == nil {
+	n := newNetProbe(t, spec.EgressIsolated)
+	if n == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	e := newEnv(t, 1)
-	secret := loopbackService(t, "secret")   // the host's Redis, say
-	allowed := loopbackService(t, "allowed") // a package cache
-	beside := loopbackService(t, "beside")   // on the host beside the allowed one
-	pl, err := ns.ListenPeer(netnstest.PeerAddr + ":0")
-	outside := newService(t, "outside", pl, err)
-	services := []string{allowed.hostPort()}
-	e.setNetwork(spec.Network{Egress: spec.EgressIsolated, HostServices: services})
-	e.converge(t, ctx)
+	ctx, e, secret, allowed, outside, services := n.ctx, n.e, n.secret, n.allowed, n.outside, n.services
+	beside := loopbackService(t, "beside") // on the host beside the allowed one
 	if w := e.workers(t, ctx)["q-1"]; w.Network != "egress=isolated host_services="+allowed.hostPort() {
 		t.Fatalf("worker network policy %q", w.Network)
 	}
@@ -247,20 +267,11 @@ func TestIsolatedGuestReachesOnlyAllowListedHostServicesQEMU(t *testing.T) {
 // from inside a build, neither the outside world nor the host (10.0.2.2, its addresses) is
 // reachable, while the agent's SSH (the build itself) and the allow-listed service work.
 func TestEgressNoneHasNoRouteOutQEMU(t *testing.T) {
-	ns := netnstest.Run(t)
-	if ns == nil {
+	n := newNetProbe(t, spec.EgressNone)
+	if n == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	e := newEnv(t, 1)
-	secret := loopbackService(t, "secret")
-	allowed := loopbackService(t, "allowed")
-	pl, err := ns.ListenPeer(netnstest.PeerAddr + ":0")
-	outside := newService(t, "outside", pl, err)
-	services := []string{allowed.hostPort()}
-	e.setNetwork(spec.Network{Egress: spec.EgressNone, HostServices: services})
-	e.converge(t, ctx)
+	ctx, e, secret, allowed, outside, services := n.ctx, n.e, n.secret, n.allowed, n.outside, n.services
 	f, err := readFacts(e.p.dir("q-1"))
 	if err != nil {
 		t.Fatal(err)

@@ -8,7 +8,9 @@
 // rolls a worker back with loadvm in the same process (vm.go), about 0.6 s to SSH under TCG,
 // faster than a fresh overlay per job resumed from the golden's state (0.7 s; see
 // BenchmarkQEMURollback). The guest clock is set after
-// every restore. QMP is spoken directly (package qemu/qmp).
+// every restore. QMP is spoken directly (package qemu/qmp). A guest's network follows its
+// pool's network block (network.go): passt without host loopback by default, QEMU's restricted
+// user network for egress "none".
 //
 // This file holds the Provider, Observe and the port allocation shared with VirtualBox
 // (internal/ports).

@@ -29,9 +29,9 @@ var ErrBusy = errors.New("queue: slot already holds a job")
 // cannot be parsed is moved to Resque's failed list with the reason, and
 // Fetch goes on waiting. While the host is paused Fetch waits. While Redis
 // is unreachable Fetch waits too, retrying with a bounded, jittered
-// backoff; a payload that reached the slot's processing list without the
-// slot learning of it (the connection broke in between) is taken up once
-// Redis is back, so it is neither lost nor left behind.
+// backoff. A payload that reached the slot's processing list without the
+// slot learning of it (the connection broke in between) is taken up first,
+// so it is neither lost nor left behind.
 func (s *Slot) Fetch(ctx context.Context) (*Job, error) {
 	s.mu.Lock()
 	busy := s.current != nil
@@ -47,20 +47,7 @@ func (s *Slot) Fetch(ctx context.Context) (*Job, error) {
 		if s.isDraining() {
 			return nil, ErrDraining
 		}
-		var (
-			raw []byte
-			qi  int
-			err error
-		)
-		if s.suspect.Load() {
-			raw, qi, err = s.orphan(ctx)
-			if err == nil {
-				s.suspect.Store(false)
-			}
-		}
-		if err == nil && raw == nil {
-			raw, qi, err = s.take(ctx)
-		}
+		raw, qi, err := s.take(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
@@ -68,7 +55,6 @@ func (s *Slot) Fetch(ctx context.Context) (*Job, error) {
 			if !Transient(err) {
 				return nil, err
 			}
-			s.suspect.Store(true)
 			if err := waitRetry(ctx, &tries); err != nil {
 				return nil, err
 			}
@@ -81,20 +67,18 @@ func (s *Slot) Fetch(ctx context.Context) (*Job, error) {
 		q := s.queues[qi]
 		if err := ctx.Err(); err != nil {
 			// Canceled while the fetcher moved a job here: hand it back
-			// untouched, so that it does not wait for recovery.
+			// untouched, so that another slot can run it now. Should that
+			// fail, the payload stays in the processing list and this
+			// slot's next Fetch (or recovery) takes it up.
 			uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			uerr := s.unmove(uctx, q, raw)
+			_ = s.unmove(uctx, q, raw)
 			cancel()
-			if uerr != nil {
-				s.suspect.Store(true)
-			}
 			return nil, err
 		}
 		if s.isDraining() {
 			// Drain arrived while blocked: hand the job back untouched.
 			if err := s.unmove(ctx, q, raw); err != nil {
-				s.suspect.Store(true)
-				return nil, err
+				return nil, err // still in the processing list: the next Fetch takes it up
 			}
 			return nil, ErrDraining
 		}
@@ -104,8 +88,7 @@ func (s *Slot) Fetch(ctx context.Context) (*Job, error) {
 			if errors.As(err, &perr) {
 				continue
 			}
-			// The payload is in the processing list: take it up again next time.
-			s.suspect.Store(true)
+			// The payload stays in the processing list: the next try takes it up.
 			if Transient(err) && ctx.Err() == nil {
 				if err := waitRetry(ctx, &tries); err != nil {
 					return nil, err
@@ -116,26 +99,6 @@ func (s *Slot) Fetch(ctx context.Context) (*Job, error) {
 		}
 		return job, nil
 	}
-}
-
-// orphan returns a payload in the slot's processing lists that the slot
-// does not hold and whose result does not wait in the outbox: one whose
-// fetch was cut off by a broken connection.
-func (s *Slot) orphan(ctx context.Context) (raw []byte, qi int, err error) {
-	for i, q := range s.queues {
-		items, err := s.c.rdb.LRange(ctx, s.c.keys.processing(s.id, q), 0, -1).Result()
-		if err != nil {
-			return nil, 0, fmt.Errorf("fetch %s: processing list: %w", s.id, err)
-		}
-		for _, it := range items {
-			if !s.c.outbox.holds(s.id, []byte(it)) {
-				s.c.log.Info("job_taken_up_again", "worker", s.id, "queue", q, "job_id", looseID([]byte(it)),
-					"reason", "fetched while the connection to Redis broke")
-				return []byte(it), i, nil
-			}
-		}
-	}
-	return nil, 0, nil
 }
 
 // take waits with the host fetcher for the next payload and returns it with
@@ -151,6 +114,10 @@ func (s *Slot) take(ctx context.Context) (raw []byte, qi int, err error) {
 		return nil, 0, nil
 	case d.err != nil:
 		return nil, 0, fmt.Errorf("fetch %s: %w", s.id, d.err)
+	}
+	if d.again {
+		s.c.log.Info("job_taken_up_again", "worker", s.id, "queue", s.queues[d.qi], "job_id", looseID(d.raw),
+			"reason", "it was in this slot's processing list without the slot holding it (a fetch cut off by a broken connection)")
 	}
 	return d.raw, d.qi, nil
 }

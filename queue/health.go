@@ -52,12 +52,15 @@ func Transient(err error) bool {
 	if errors.As(err, &nerr) {
 		return true
 	}
-	msg := err.Error()
-	for _, p := range transientPrefixes {
-		if strings.HasPrefix(msg, p) {
-			return true
+	var re redis.Error
+	if errors.As(err, &re) {
+		for _, p := range transientPrefixes {
+			if strings.HasPrefix(re.Error(), p) {
+				return true
+			}
 		}
 	}
+	msg := err.Error()
 	// go-redis's pool has no exported error for these.
 	return strings.Contains(msg, "connection pool timeout") || strings.Contains(msg, "use of closed network connection")
 }

@@ -21,45 +21,57 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// hostFetch moves the heads of queues into waiting slots' processing lists.
+// hostFetch hands each waiting slot a payload: first one already in the
+// slot's processing lists that the slot does not hold (its fetch was cut
+// off: the server moved it but the reply never arrived, also when go-redis
+// retried the call) and whose result does not wait in the outbox, else the
+// head of the group's first non-empty queue, LMOVEd into the slot's
+// processing list for that queue.
+//
 // KEYS: pause-all-workers, host pause, then for each group its queues in
 // order followed by one processing list per queue for each waiting slot
 // (slot-major). ARGV: number of groups, then for each group its number of
-// queues and of waiting slots. Returns {-1} when paused, else a flat list of
-// (group, slot, queue, payload), 1-based, for every slot that got a job.
-// An idle pass costs three commands (EVALSHA, MGET, EXISTS) whatever the
-// number of pools, queues and slots.
+// queues and of waiting slots followed, for each of those slots, by the
+// number of its payloads kept in the outbox and those payloads. Returns {-1}
+// when paused, else a flat list of (group, slot, queue, payload, taken-up),
+// 1-based, for every slot that got a payload. An idle pass costs three
+// commands (EVALSHA, MGET, EXISTS) whatever the number of pools, queues and
+// slots.
 var hostFetch = redis.NewScript(`
 local p = redis.call('MGET', KEYS[1], KEYS[2])
 if p[1] and string.lower(string.gsub(p[1], '^%s*(.-)%s*$', '%1')) == 'true' then return {-1} end
 if p[2] then return {-1} end
-local qs = {}
-local k, a = 3, 2
-for g = 1, tonumber(ARGV[1]) do
-  local nq, nw = tonumber(ARGV[a]), tonumber(ARGV[a+1])
-  a = a + 2
-  for i = 0, nq-1 do qs[#qs+1] = KEYS[k+i] end
-  k = k + nq + nw*nq
-end
-if redis.call('EXISTS', unpack(qs)) == 0 then return {} end
+if redis.call('EXISTS', unpack(KEYS, 3)) == 0 then return {} end
 local out = {}
-k, a = 3, 2
+local k, a = 3, 2
 for g = 1, tonumber(ARGV[1]) do
   local nq, nw = tonumber(ARGV[a]), tonumber(ARGV[a+1])
   a = a + 2
   local qi = 1
   for w = 1, nw do
-    local v = false
-    while qi <= nq do
-      v = redis.call('LMOVE', KEYS[k+qi-1], KEYS[k+nq+(w-1)*nq+qi-1], 'LEFT', 'RIGHT')
+    local nk = tonumber(ARGV[a])
+    local kept = {}
+    for i = 1, nk do kept[ARGV[a+i]] = true end
+    a = a + 1 + nk
+    local base = k + nq + (w-1)*nq
+    local v, vq, again = false, 0, 0
+    for i = 0, nq-1 do
+      for _, x in ipairs(redis.call('LRANGE', KEYS[base+i], 0, -1)) do
+        if not kept[x] then v, vq, again = x, i+1, 1 break end
+      end
       if v then break end
-      qi = qi + 1
     end
-    if not v then break end
-    out[#out+1] = g
-    out[#out+1] = w
-    out[#out+1] = qi
-    out[#out+1] = v
+    while not v and qi <= nq do
+      v = redis.call('LMOVE', KEYS[k+qi-1], KEYS[base+qi-1], 'LEFT', 'RIGHT')
+      if v then vq = qi else qi = qi + 1 end
+    end
+    if v then
+      out[#out+1] = g
+      out[#out+1] = w
+      out[#out+1] = vq
+      out[#out+1] = v
+      out[#out+1] = again
+    end
   end
   k = k + nq + nw*nq
 end
@@ -84,6 +96,8 @@ type delivery struct {
 	raw []byte
 	qi  int
 	err error
+	// again: the payload was already in the slot's processing list.
+	again bool
 }
 
 // waiter is one slot waiting in Fetch.
@@ -344,6 +358,11 @@ func (f *fetcher) pass(ctx context.Context) bool {
 			}
 		}
 		args = append(args, len(g.queues), len(ws))
+		for _, w := range ws {
+			kept := f.c.outbox.kept(w.s.id)
+			args = append(args, len(kept))
+			args = append(args, kept...)
+		}
 		claimed = append(claimed, ws)
 	}
 	f.mu.Unlock()
@@ -356,16 +375,17 @@ func (f *fetcher) pass(ctx context.Context) bool {
 	if err != nil {
 		err = fmt.Errorf("host fetch: %w", err)
 	}
-	for i := 0; err == nil && i+3 < len(res); i += 4 {
+	for i := 0; err == nil && i+4 < len(res); i += 5 {
 		g, _ := res[i].(int64)
 		w, _ := res[i+1].(int64)
 		qi, _ := res[i+2].(int64)
 		raw, _ := res[i+3].(string)
+		again, _ := res[i+4].(int64)
 		if g < 1 || int(g) > len(claimed) || w < 1 || int(w) > len(claimed[g-1]) {
-			err = fmt.Errorf("host fetch: reply %v out of range", res[i:i+4])
+			err = fmt.Errorf("host fetch: reply %v out of range", res[i:i+5])
 			break
 		}
-		got[claimed[g-1][w-1]] = delivery{raw: []byte(raw), qi: int(qi) - 1}
+		got[claimed[g-1][w-1]] = delivery{raw: []byte(raw), qi: int(qi) - 1, again: again == 1}
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -3,11 +3,14 @@ package queue
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -52,11 +55,14 @@ func newOutageEnv(t *testing.T) *outageEnv {
 	return &outageEnv{testEnv: &testEnv{srv: srv, rdb: srv.Client(t)}, outbox: filepath.Join(t.TempDir(), "outbox")}
 }
 
-// own returns a Client on its own connection (with hk, when not nil, counting its traffic)
+// own returns a Client on its own connection, made by Dial (with hk, when not nil, counting its traffic)
 // and the outage env's outbox folder.
 func (e *outageEnv) own(t *testing.T, cfg Config, hk *counter) *Client {
 	t.Helper()
-	rdb := redis.NewClient(&redis.Options{Addr: e.srv.Addr})
+	rdb, err := Dial(e.srv.URL) // as the agent connects
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { _ = rdb.Close() })
 	if hk != nil {
 		rdb.AddHook(hk)
@@ -356,4 +362,79 @@ func TestReaperWaitsOneLeaseAfterAnOutage(t *testing.T) {
 		rep, err := reaper.Recover(ctx)
 		return err == nil && rep.Requeued == 1
 	})
+}
+
+// redisReply is an error reply from Redis.
+type redisReply string
+
+func (e redisReply) Error() string { return string(e) }
+func (e redisReply) RedisError()   {}
+
+// TestTransientTellsOutagesFromBadCommands: connection failures and the replies of a server
+// that is loading, demoted or failing over are transient, also wrapped; other replies,
+// redis.Nil and a canceled context are not.
+func TestTransientTellsOutagesFromBadCommands(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"refused", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}, true},
+		{"reset", fmt.Errorf("fetch: %w", syscall.ECONNRESET), true},
+		{"eof", fmt.Errorf("fetch: %w", io.EOF), true},
+		{"loading wrapped", fmt.Errorf("fetch w: processing list: %w", redisReply("LOADING Redis is loading the dataset in memory")), true},
+		{"readonly", redisReply("READONLY You can't write against a read only replica."), true},
+		{"masterdown", redisReply("MASTERDOWN Link with MASTER is down"), true},
+		{"deadline", context.DeadlineExceeded, true},
+		{"wrongtype", fmt.Errorf("x: %w", redisReply("WRONGTYPE Operation against a key holding the wrong kind of value")), false},
+		{"noperm", redisReply("NOPERM this user has no permissions"), false},
+		{"nil", redis.Nil, false},
+		{"canceled", fmt.Errorf("x: %w", context.Canceled), false},
+		{"none", nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Transient(tc.err); got != tc.want {
+				t.Errorf("Transient(%v) = %v, want %v", tc.err, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestFetchTakesUpAPayloadWhoseFetchTheOutageCutOff: a payload sits in the slot's processing
+// list without the slot holding it (the connection broke between the server's move and its
+// reply). Once Redis is back after the outage, Fetch returns that job before anything
+// queued, so it is neither lost nor left in the list.
+func TestFetchTakesUpAPayloadWhoseFetchTheOutageCutOff(t *testing.T) {
+	e := newOutageEnv(t)
+	ctx := fetchCtx(t)
+	c := e.own(t, Config{}, nil)
+	s := e.slot(t, c, "0", "builds")
+	e.submit(t, c, "builds", "cut-off")
+	e.submit(t, c, "builds", "queued")
+	// What BLMOVE did on the server before the connection broke.
+	if err := e.rdb.LMove(ctx, "resque:queue:builds", "resque:fleet:processing:"+s.ID()+":builds", "LEFT", "RIGHT").Err(); err != nil {
+		t.Fatal(err)
+	}
+	e.srv.Kill()
+	type fetched struct {
+		job *Job
+		err error
+	}
+	got := make(chan fetched, 1)
+	go func() { j, err := s.Fetch(ctx); got <- fetched{j, err} }()
+	time.Sleep(500 * time.Millisecond) // Fetch meets the outage
+	e.srv.Restart()
+	f := <-got
+	if f.err != nil || f.job.ID != "cut-off" {
+		t.Fatalf("Fetch = %v, %v; want job cut-off", f.job, f.err)
+	}
+	if err := s.Finish(ctx, f.job, Result{State: StatePassed}); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.llen(t, "resque:fleet:processing:"+s.ID()+":builds"); n != 0 {
+		t.Fatalf("processing list holds %d payloads after finishing, want 0", n)
+	}
+	if n := e.llen(t, "resque:queue:builds"); n != 1 {
+		t.Fatalf("builds holds %d payloads, want 1 (job queued untouched)", n)
+	}
 }

@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -29,10 +28,6 @@ type Slot struct {
 	id     string // host:pid-slot:q1,q2, the Resque worker id
 	name   string // host:pid-slot, the id without queues (node-resque's "name")
 	queues []string
-
-	// suspect is set after a fetch failed midway: the processing lists may
-	// hold a payload the slot does not know of. Only Fetch uses it.
-	suspect atomic.Bool
 
 	mu       sync.Mutex
 	current  *Job          // guarded by mu; the job fetched and not yet finished
