@@ -18,7 +18,7 @@ import (
 
 // waitSlots starts Fetch on every slot and waits until all of them wait at
 // the host fetcher. Each fetched job (or error) arrives on the channel.
-func waitSlots(t *testing.T, c *Client, ctx context.Context, slots []*Slot) <-chan fetched {
+func waitSlots(t testing.TB, c *Client, ctx context.Context, slots []*Slot) <-chan fetched {
 	t.Helper()
 	out := make(chan fetched, len(slots))
 	var wg sync.WaitGroup
