@@ -70,7 +70,7 @@ bench ./reconcile BenchmarkDiff1000Workers 200x
 bench ./vboxprovider BenchmarkIdlePassCalls 20x
 bench ./queue BenchmarkPickupLatency 1x
 bench ./queue BenchmarkHostFetcher32Workers 1x
-bench ./queue BenchmarkFleetSim 1x
+bench ./queue BenchmarkFleetSim 1x # FLEET_SIM_HOSTS=10,100,300 adds 300 hosts
 bench ./sandbox BenchmarkRollback 2x
 bench ./vboxprovider BenchmarkReprovision5Workers 1x
 bench ./agent/internal/web BenchmarkFleetPage100Hosts32Workers 20x
