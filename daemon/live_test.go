@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/fleet-agent/fleet/control"
@@ -118,11 +119,10 @@ func TestLiveEditRejectedWhenNewQueueDoesNotAnswer(t *testing.T) {
 // change) is applied; fixing it applies everything.
 func TestLiveReloadErrorRejectsWholeEdit(t *testing.T) {
 	h := newHarness(t, fleetSrc{vms: 1})
-	fail := true
-	var seen []int
+	var fail atomic.Bool
+	fail.Store(true)
 	h.reload = func(ctx context.Context, old, new *spec.Fleet, q Queue) error {
-		seen = append(seen, new.Pools[0].VMs)
-		if fail && new.Pools[0].VMs == 2 {
+		if fail.Load() && new.Pools[0].VMs == 2 {
 			return &SettingError{Setting: "reconcile.resync", Err: errors.New("address already in use")}
 		}
 		return nil
@@ -139,7 +139,7 @@ func TestLiveReloadErrorRejectsWholeEdit(t *testing.T) {
 	if got := h.prov.callsOf("create"); fmt.Sprint(got) != "[ruby-1]" {
 		t.Errorf("creates = %v: the rejected edit's pool change was applied", got)
 	}
-	fail = false
+	fail.Store(false)
 	h.d.Reload()
 	h.until("both workers", workersNamed("ruby-1", "ruby-2"))
 	h.stop()

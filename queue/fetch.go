@@ -1,7 +1,7 @@
 // This file is reliable fetch: a payload moves atomically from the head of
 // queue:<name> into the slot's processing list, queues tried in order. The
-// hot loop is Slot.Fetch: one script call (pause check + ordered LMOVE), then
-// one BLMOVE with a short block on the first queue.
+// move itself is the host fetcher's (hostfetch.go): Slot.Fetch waits for it,
+// then records the job (attempts, fence, working-on record).
 
 package queue
 
@@ -22,31 +22,6 @@ var ErrDraining = errors.New("queue: slot is draining")
 
 // ErrBusy is returned by Fetch while the slot still holds a job.
 var ErrBusy = errors.New("queue: slot already holds a job")
-
-// tryFetch checks the pause flags, then returns a payload already in one of
-// the slot's processing lists (its fetch was cut off: the server moved it but
-// the reply never arrived), else LMOVEs the head of the first non-empty queue
-// into its processing list. KEYS: pause-all-workers, host pause, then
-// queue/processing pairs. ARGV: payloads of this slot whose result waits in
-// the outbox (left where they are). Returns {-1} when paused, {0} when all
-// queues are empty, {i, payload, taken-up} for the i-th (1-based) queue.
-var tryFetch = redis.NewScript(`
-local all = redis.call('GET', KEYS[1])
-if all and string.lower(string.gsub(all, '^%s*(.-)%s*$', '%1')) == 'true' then return {-1} end
-if redis.call('EXISTS', KEYS[2]) == 1 then return {-1} end
-for i = 3, #KEYS, 2 do
-  for _, v in ipairs(redis.call('LRANGE', KEYS[i+1], 0, -1)) do
-    local kept = false
-    for _, a in ipairs(ARGV) do if a == v then kept = true end end
-    if not kept then return {(i-1)/2, v, 1} end
-  end
-end
-for i = 3, #KEYS, 2 do
-  local v = redis.call('LMOVE', KEYS[i], KEYS[i+1], 'LEFT', 'RIGHT')
-  if v then return {(i-1)/2, v, 0} end
-end
-return {0}
-`)
 
 // Fetch blocks until a job is available on one of the slot's queues, the
 // slot is drained (ErrDraining), or ctx ends (ctx.Err()). A payload that
@@ -71,7 +46,7 @@ func (s *Slot) Fetch(ctx context.Context) (*Job, error) {
 		if s.isDraining() {
 			return nil, ErrDraining
 		}
-		raw, qi, paused, err := s.take(ctx)
+		raw, qi, err := s.take(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
@@ -85,16 +60,20 @@ func (s *Slot) Fetch(ctx context.Context) (*Job, error) {
 			continue
 		}
 		tries = 0
-		if paused {
-			if err := s.waitPaused(ctx); err != nil {
-				return nil, err
-			}
-			continue
-		}
 		if raw == nil {
 			continue
 		}
 		q := s.queues[qi]
+		if err := ctx.Err(); err != nil {
+			// Canceled while the fetcher moved a job here: hand it back
+			// untouched, so that another slot can run it now. Should that
+			// fail, the payload stays in the processing list and this
+			// slot's next Fetch (or recovery) takes it up.
+			uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			_ = s.unmove(uctx, q, raw)
+			cancel()
+			return nil, err
+		}
 		if s.isDraining() {
 			// Drain arrived while blocked: hand the job back untouched.
 			if err := s.unmove(ctx, q, raw); err != nil {
@@ -121,42 +100,26 @@ func (s *Slot) Fetch(ctx context.Context) (*Job, error) {
 	}
 }
 
-// take returns the next payload and the index of its queue, or nil after
-// the block time passes with nothing to do.
-func (s *Slot) take(ctx context.Context) (raw []byte, qi int, paused bool, err error) {
-	k := s.c.keys
-	ks := make([]string, 0, 2+2*len(s.queues))
-	ks = append(ks, k.pauseAll(), k.pauseHost(s.c.cfg.Host))
-	for _, q := range s.queues {
-		ks = append(ks, k.queue(q), k.processing(s.id, q))
+// take waits with the host fetcher for the next payload and returns it with
+// the index of its queue, or nil when the slot should look at ctx and its
+// drain flag again.
+func (s *Slot) take(ctx context.Context) (raw []byte, qi int, err error) {
+	s.mu.Lock()
+	leave := s.drained
+	s.mu.Unlock()
+	d := s.c.fetcher.wait(ctx, s, leave)
+	switch {
+	case errors.Is(d.err, errLeft):
+		return nil, 0, nil
+	case d.err != nil:
+		return nil, 0, fmt.Errorf("fetch %s: %w", s.id, d.err)
 	}
-	res, err := tryFetch.Run(ctx, s.c.rdb, ks, s.c.outbox.kept(s.id)...).Slice()
-	if err != nil {
-		return nil, 0, false, fmt.Errorf("fetch %s: %w", s.id, err)
+	if d.again {
+		s.c.log.Info("job_taken_up_again", "worker", s.id, "queue", s.queues[d.qi], "job_id", looseID(d.raw),
+			"reason", "it was in this slot's processing list without the slot holding it (a fetch cut off by a broken connection)")
 	}
-	switch n, _ := res[0].(int64); {
-	case n < 0:
-		return nil, 0, true, nil
-	case n > 0:
-		str, _ := res[1].(string)
-		if again, _ := res[2].(int64); again == 1 {
-			s.c.log.Info("job_taken_up_again", "worker", s.id, "queue", s.queues[n-1], "job_id", looseID([]byte(str)),
-				"reason", "it was in this slot's processing list without the slot holding it (a fetch cut off by a broken connection)")
-		}
-		return []byte(str), int(n) - 1, false, nil
-	}
-	v, err := s.c.rdb.BLMove(ctx, k.queue(s.queues[0]), k.processing(s.id, s.queues[0]),
-		"LEFT", "RIGHT", s.c.cfg.FetchBlock).Result()
-	if errors.Is(err, redis.Nil) {
-		return nil, 0, false, nil
-	}
-	if err != nil {
-		return nil, 0, false, fmt.Errorf("fetch %s: blmove: %w", s.id, err)
-	}
-	return []byte(v), 0, false, nil
+	return d.raw, d.qi, nil
 }
-
-func (s *Slot) waitPaused(ctx context.Context) error { return sleep(ctx, s.c.cfg.FetchBlock) }
 
 // unmove puts a payload taken from q back at the head of q.
 func (s *Slot) unmove(ctx context.Context, q string, raw []byte) error {
@@ -164,6 +127,7 @@ func (s *Slot) unmove(ctx context.Context, q string, raw []byte) error {
 	_, err := s.c.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.LRem(ctx, k.processing(s.id, q), 1, raw)
 		p.LPush(ctx, k.queue(q), raw)
+		p.Publish(ctx, k.notify(q), q)
 		return nil
 	})
 	if err != nil {

@@ -33,6 +33,7 @@ type Slot struct {
 	current  *Job          // guarded by mu; the job fetched and not yet finished
 	draining bool          // guarded by mu
 	idle     chan struct{} // guarded by mu; closed once draining with no job
+	drained  chan struct{} // guarded by mu; closed by Drain, so a waiting Fetch returns at once
 }
 
 // NewSlot returns the slot named slot (e.g. "0" or a VM name) fetching from
@@ -51,10 +52,11 @@ func (c *Client) NewSlot(slot string, queues []string) (*Slot, error) {
 	}
 	name := fmt.Sprintf("%s:%d-%s", c.cfg.Host, c.cfg.PID, slot)
 	return &Slot{
-		c:      c,
-		id:     name + ":" + strings.Join(queues, ","),
-		name:   name,
-		queues: append([]string(nil), queues...),
+		c:       c,
+		id:      name + ":" + strings.Join(queues, ","),
+		name:    name,
+		queues:  append([]string(nil), queues...),
+		drained: make(chan struct{}),
 	}, nil
 }
 
