@@ -41,9 +41,20 @@ func scrape(addr string) bool {
 	return resp.StatusCode == http.StatusOK && strings.Contains(string(body), "fleet_reconcile_passes_total")
 }
 
+// httpStatus GETs url and returns the status, 0 when there was no answer.
+func httpStatus(url string) int {
+	c := http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
 // TestE2EReloadLiveEditsWhileJobRuns: on the simulator, with a job running, saved edits of the
-// metrics, report, reconcile and queue blocks are taken live: the metrics listener starts and
-// serves, a new report endpoint receives the running job's end, a metrics address already in
+// metrics, web, report, reconcile and queue blocks are taken live: the metrics listener and
+// the dashboard start and serve (the dashboard then follows the moved queue), a new report endpoint receives the running job's end, a metrics address already in
 // use rejects the edit on metrics.listen and the old listener keeps serving, and the queue moves
 // to a second redis-server: the running job is recorded on the old one, the next job comes from
 // the new one. No job is lost.
@@ -58,9 +69,9 @@ func TestE2EReloadLiveEditsWhileJobRuns(t *testing.T) {
 	h.submit("live-1")
 	h.until("live-1 running", func(st *control.Status) bool { return runningOn(st, "live-1") == "ruby-1" })
 
-	metricsAddr := freeAddr(t)
+	metricsAddr, webAddr := freeAddr(t), freeAddr(t)
 	blocks := func(metrics string) string {
-		return "metrics { listen = \"" + metrics + "\" }\nreport \"http\" {\n  url = \"" + srv.URL + "/hook\"\n  token = \"tok-reload\"\n  secret = \"sig-reload\"\n  batch_interval = \"100ms\"\n  min_backoff = \"50ms\"\n}\n"
+		return "metrics { listen = \"" + metrics + "\" }\nweb { listen = \"" + webAddr + "\" }\nreport \"http\" {\n  url = \"" + srv.URL + "/hook\"\n  token = \"tok-reload\"\n  secret = \"sig-reload\"\n  batch_interval = \"100ms\"\n  min_backoff = \"50ms\"\n}\n"
 	}
 	edit := func(what, src string, ok func(*control.Status) bool) *control.Status {
 		t.Helper()
@@ -83,6 +94,9 @@ func TestE2EReloadLiveEditsWhileJobRuns(t *testing.T) {
 	}
 	if !scrape(metricsAddr) {
 		t.Fatalf("metrics not served on %s after the edit", metricsAddr)
+	}
+	if got := httpStatus("http://" + webAddr + "/jobs/live-1"); got != http.StatusOK {
+		t.Fatalf("dashboard started live: /jobs/live-1 = %d, want 200", got)
 	}
 
 	// A metrics address in use: rejected on metrics.listen, the old listener keeps serving.
@@ -126,6 +140,10 @@ func TestE2EReloadLiveEditsWhileJobRuns(t *testing.T) {
 			t.Fatalf("live-2 on the new Redis: not passed within 90s (%+v, %v)", s, err)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+	// The dashboard follows the queue: live-2 exists only on the new Redis.
+	if got := httpStatus("http://" + webAddr + "/jobs/live-2"); got != http.StatusOK {
+		t.Errorf("dashboard after the queue move: /jobs/live-2 = %d, want 200 (it reads the new Redis)", got)
 	}
 	for _, id := range []string{"live-1", "live-2"} {
 		for {

@@ -38,8 +38,9 @@ func newRunCmd(a *app) *cobra.Command {
 		Use:   "run",
 		Short: "Run the agent: keep this host matching fleet.hcl and run build jobs",
 		Long: `Run is the daemon. It makes this host match fleet.hcl and keeps it so: a saved fleet.hcl is
-applied while builds keep running (an edit that does not load is reported by 'agent status'
-and ignored), workers start on every converged worker VM and take jobs from the Resque queues
+applied while builds keep running, queue, listeners and report endpoints included (an edit
+that does not load, needs a restart or cannot be taken live is reported by 'agent status' and
+not applied), workers start on every converged worker VM and take jobs from the Resque queues
 of their pool, and each job runs in a clean VM that is rolled back afterwards.
 
 Signals: SIGTERM or SIGINT stop fetching and exit once running jobs finish; a second one

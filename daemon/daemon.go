@@ -58,6 +58,9 @@ type Queue interface {
 	SubmittedAt(ctx context.Context, id string) time.Time
 	// Jobs is the side of the queue a sandbox writes a job's log to and watches its cancel on.
 	Jobs() sandbox.Queue
+	// Pending counts the results and requeues waiting for this queue's Redis (its outbox):
+	// a queue a live edit left keeps running until they are delivered.
+	Pending() int
 }
 
 // Slot is one VM's Resque worker; *queue.Slot satisfies it.

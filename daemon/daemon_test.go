@@ -75,10 +75,16 @@ type harness struct {
 
 func newHarness(t *testing.T, src fleetSrc) *harness {
 	t.Helper()
+	return newHarnessOn(t, src, redistest.Start(t))
+}
+
+// newHarnessOn is newHarness with the daemon's queue on rs.
+func newHarnessOn(t *testing.T, src fleetSrc, rs *redistest.Server) *harness {
+	t.Helper()
 	dir := t.TempDir()
 	h := &harness{
 		t: t, cfgPath: filepath.Join(dir, "conf", "fleet.hcl"), stateDir: filepath.Join(dir, "state"),
-		redis: redistest.Start(t), prov: newFakeProvider("test-host"), boxes: &fakeBoxes{}, jobs: newFakeJobs(),
+		redis: rs, prov: newFakeProvider("test-host"), boxes: &fakeBoxes{}, jobs: newFakeJobs(),
 	}
 	os.MkdirAll(filepath.Dir(h.cfgPath), 0o755)
 	h.write(src)
@@ -111,7 +117,7 @@ func (h *harness) start() {
 	if err != nil {
 		h.t.Fatalf("load: %v\n%s", err, text)
 	}
-	qc, err := queue.Open(queue.Config{URL: f.Queue.Redis, Host: f.Host.Name}, nil)
+	qc, err := queue.Open(queue.Config{URL: f.Queue.Redis, Host: f.Host.Name, OutboxDir: h.outbox(f)}, nil)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -124,7 +130,7 @@ func (h *harness) start() {
 		Engine: &ReconcileEngine{Provider: h.prov, Boxes: h.boxes, Applier: ap, Exclusive: true},
 		Queue:  QueueClient{qc}, Sandboxes: h.jobs,
 		OpenQueue: func(ctx context.Context, f *spec.Fleet) (Queue, func(), error) {
-			c, err := queue.Open(queue.Config{URL: f.Queue.Redis, Namespace: f.Queue.Namespace, Host: f.Host.Name}, nil)
+			c, err := queue.Open(queue.Config{URL: f.Queue.Redis, Namespace: f.Queue.Namespace, Host: f.Host.Name, OutboxDir: h.outbox(f)}, nil)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -148,6 +154,11 @@ func (h *harness) start() {
 	h.done = make(chan error, 1)
 	go func() { h.done <- d.Run(ctx) }()
 	h.t.Cleanup(h.kill)
+}
+
+// outbox is the outbox folder of f's queue: one per Redis, as the agent keeps them.
+func (h *harness) outbox(f *spec.Fleet) string {
+	return filepath.Join(h.stateDir, "outbox", strings.NewReplacer(":", "_", "/", "_").Replace(f.Queue.Redis))
 }
 
 // stop stops the daemon gracefully and waits for Run.

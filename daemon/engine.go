@@ -64,6 +64,9 @@ func (q QueueClient) Run(ctx context.Context) error { return q.C.Run(ctx) }
 // Jobs is the client itself: sandboxes append logs and watch cancels through it.
 func (q QueueClient) Jobs() sandbox.Queue { return q.C }
 
+// Pending counts the client's outbox entries.
+func (q QueueClient) Pending() int { return q.C.Pending() }
+
 // SubmittedAt reads the job's submit time from its record; zero when it has none.
 func (q QueueClient) SubmittedAt(ctx context.Context, id string) time.Time {
 	st, err := q.C.JobStatus(ctx, id)

@@ -5,8 +5,9 @@
 //
 // Moving the queue: every worker is told to stop; each finishes the job it holds on the old
 // queue (the job's record lives there), unregisters and exits, and the next pass starts it
-// again on the new queue. The old client keeps heartbeating until its last worker has gone,
-// then it is closed. runQueues owns the clients' Run goroutines.
+// again on the new queue. The old client keeps running (heartbeats, its outbox) until its last
+// worker has gone and its outbox is delivered, then it is closed. runQueues owns the clients'
+// Run goroutines.
 package daemon
 
 import (
@@ -86,9 +87,33 @@ func (d *Daemon) runQueues(ctx context.Context) error {
 			go func() {
 				defer wg.Done()
 				sw.old.workers.Wait() // every worker exits before ctx ends (see Run)
+				d.drainOutbox(ctx, sw.old.q)
 				stopOld()
 				d.log.Info("queue_retired")
 			}()
+		}
+	}
+}
+
+// outboxPoll is how often a retired queue is asked whether its outbox is empty.
+const outboxPoll = time.Second
+
+// drainOutbox waits until q has delivered the results waiting in its outbox (its Redis was
+// unreachable when they were recorded), or until ctx ends: they are kept on disk then, and
+// delivered when the agent runs on that queue again.
+func (d *Daemon) drainOutbox(ctx context.Context, q Queue) {
+	if q.Pending() == 0 {
+		return
+	}
+	d.log.Warn("queue_retire_waits_for_outbox", "pending", q.Pending())
+	tick := time.NewTicker(outboxPoll)
+	defer tick.Stop()
+	for q.Pending() > 0 {
+		select {
+		case <-ctx.Done():
+			d.log.Warn("queue_retired_with_outbox", "pending", q.Pending())
+			return
+		case <-tick.C:
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/fleet-agent/fleet/control"
@@ -118,11 +119,10 @@ func TestLiveEditRejectedWhenNewQueueDoesNotAnswer(t *testing.T) {
 // change) is applied; fixing it applies everything.
 func TestLiveReloadErrorRejectsWholeEdit(t *testing.T) {
 	h := newHarness(t, fleetSrc{vms: 1})
-	fail := true
-	var seen []int
+	var fail atomic.Bool
+	fail.Store(true)
 	h.reload = func(ctx context.Context, old, new *spec.Fleet, q Queue) error {
-		seen = append(seen, new.Pools[0].VMs)
-		if fail && new.Pools[0].VMs == 2 {
+		if fail.Load() && new.Pools[0].VMs == 2 {
 			return &SettingError{Setting: "reconcile.resync", Err: errors.New("address already in use")}
 		}
 		return nil
@@ -139,7 +139,7 @@ func TestLiveReloadErrorRejectsWholeEdit(t *testing.T) {
 	if got := h.prov.callsOf("create"); fmt.Sprint(got) != "[ruby-1]" {
 		t.Errorf("creates = %v: the rejected edit's pool change was applied", got)
 	}
-	fail = false
+	fail.Store(false)
 	h.d.Reload()
 	h.until("both workers", workersNamed("ruby-1", "ruby-2"))
 	h.stop()
@@ -155,5 +155,50 @@ func TestLiveResyncEditResetsTicker(t *testing.T) {
 	h.writeRaw(strings.Replace(fleetSrc{vms: 1}.render(h.stateDir, h.redis.URL), `resync = "1h"`, `resync = "1s"`, 1))
 	st := h.accepted(prev)
 	h.until("passes on the new resync", func(s control.Status) bool { return s.Reconcile.Passes >= st.Reconcile.Passes+3 })
+	h.stop()
+}
+
+// TestLiveQueueMoveDeliversTheOldOutboxFirst: the old Redis dies after the queue moved, while
+// a job started there still runs: its result waits in the old queue's outbox, the worker goes
+// on with the new queue, and the old queue is kept until the result is delivered once its
+// Redis is back. No result is lost.
+func TestLiveQueueMoveDeliversTheOldOutboxFirst(t *testing.T) {
+	old := redistest.StartPersistent(t)
+	h := newHarnessOn(t, fleetSrc{vms: 1}, old)
+	other := redistest.Start(t)
+	oq, err := queue.Open(queue.Config{URL: other.URL, Host: "test-submitter"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer oq.Close()
+	h.start()
+	h.until("one worker", workersNamed("ruby-1"))
+	h.submit("job-1")
+	if id := h.started(); id != "job-1" {
+		t.Fatalf("started %s", id)
+	}
+	prev := h.d.Status()
+	h.writeRaw(fleetSrc{vms: 1}.render(h.stateDir, other.URL))
+	h.accepted(prev)
+
+	old.Kill()
+	h.jobs.finish("job-1", queue.StatePassed) // recorded into the old queue's outbox
+	if _, err := oq.Submit(context.Background(), "builds", queue.Args{ID: "job-2", Repository: queue.Repository{Slug: "o/r", URL: "https://example.org/o/r.git"},
+		Commit: "0123456789abcdef", Script: []string{"true"}}); err != nil {
+		t.Fatal(err)
+	}
+	if id := h.started(); id != "job-2" {
+		t.Fatalf("started %s, want job-2 from the new Redis while the old one is down", id)
+	}
+	old.Restart()
+	h.until("job-1's result delivered to the old Redis", func(control.Status) bool {
+		st, err := h.tq.JobStatus(context.Background(), "job-1")
+		return err == nil && st.State == queue.StatePassed
+	})
+	h.jobs.finish("job-2", queue.StatePassed)
+	h.until("job-2 recorded", func(st control.Status) bool {
+		v := vmByName(st, "ruby-1")
+		return v != nil && v.Last != nil && v.Last.ID == "job-2"
+	})
 	h.stop()
 }

@@ -4,19 +4,24 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 )
 
-// runSlots starts n registered slots that fetch and finish jobs until ctx
-// ends, calling onFetch for each job fetched. It returns a wait function.
-func runSlots(b *testing.B, e *testEnv, c *Client, ctx context.Context, n int, onFetch func(*Job)) func() {
+// runSlots starts n registered slots (on queues, default "bench") that
+// fetch and finish jobs until ctx ends, calling onFetch for each job
+// fetched. It returns a wait function.
+func runSlots(b *testing.B, e *testEnv, c *Client, ctx context.Context, n int, onFetch func(*Job), queues ...string) func() {
 	b.Helper()
+	if len(queues) == 0 {
+		queues = []string{"bench"}
+	}
 	var wg sync.WaitGroup
 	for i := range n {
-		s := e.slot(b, c, fmt.Sprint(i), "bench")
+		s := e.slot(b, c, fmt.Sprint(i), queues...)
 		wg.Go(func() {
 			for {
 				j, err := s.Fetch(ctx)
@@ -37,75 +42,72 @@ func runSlots(b *testing.B, e *testEnv, c *Client, ctx context.Context, n int, o
 	return wg.Wait
 }
 
-// BenchmarkPickupLatency measures enqueue-to-fetched time for 1,000 jobs
-// submitted one at a time while 4 slots are blocked waiting for work.
+// BenchmarkPickupLatency measures enqueue-to-fetched time with 4 slots of
+// one pool (queues high, mid, low) waiting at the host fetcher, one job at a
+// time: on the first and the last queue submitted by Submit (which notifies
+// the fetcher), and on the last queue pushed by a plain Resque client (RPUSH
+// only: the fetcher's poll finds it).
 // Repeat with: go test -run '^$' -bench PickupLatency -benchtime 1x ./queue/
 func BenchmarkPickupLatency(b *testing.B) {
-	const jobs, slots = 1000, 4
-	e := newEnv(b)
-	c := e.client(b, Config{})
-	ctx, cancel := context.WithCancel(context.Background())
-	fetched := make(chan time.Time, 1)
-	wait := runSlots(b, e, c, ctx, slots, func(*Job) { fetched <- time.Now() })
-	defer func() { cancel(); wait() }()
-	payloads := make([][]byte, jobs)
-	for i := range payloads {
-		payloads[i], _ = Encode("bench", testArgs(fmt.Sprintf("lat-%d", i)))
-	}
-	var lat []time.Duration
-	b.ResetTimer()
-	for range b.N {
-		lat = lat[:0]
-		for _, p := range payloads {
-			// Let every slot get back into BLMOVE between jobs.
-			waitBlocked(b, e, slots)
-			start := time.Now()
-			if err := e.rdb.RPush(ctx, "resque:queue:bench", p).Err(); err != nil {
-				b.Fatal(err)
+	const slots = 4
+	for _, bc := range []struct {
+		name  string
+		queue string
+		jobs  int
+		plain bool
+	}{
+		{"first_queue", "high", 1000, false},
+		{"last_queue", "low", 1000, false},
+		{"last_queue_plain_rpush", "low", 40, true},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			e := newEnv(b)
+			c := e.client(b, Config{})
+			ctx, cancel := context.WithCancel(context.Background())
+			fetched := make(chan time.Time, 1)
+			wait := runSlots(b, e, c, ctx, slots, func(*Job) { fetched <- time.Now() }, "high", "mid", "low")
+			defer func() { cancel(); wait() }()
+			var lat []time.Duration
+			b.ResetTimer()
+			for n := range b.N {
+				lat = lat[:0]
+				for i := range bc.jobs {
+					// Let every slot get back to the fetcher between jobs.
+					waitWaiting(b, c, slots)
+					id := fmt.Sprintf("lat-%d-%d", n, i)
+					start := time.Now()
+					if bc.plain {
+						// A plain client's push lands at any point of the
+						// fetcher's poll cycle.
+						time.Sleep(rand.N(c.cfg.FetchPoll))
+						start = time.Now()
+						p, _ := Encode(bc.queue, testArgs(id))
+						if err := e.rdb.RPush(ctx, "resque:queue:"+bc.queue, p).Err(); err != nil {
+							b.Fatal(err)
+						}
+					} else if _, err := c.Submit(ctx, bc.queue, testArgs(id)); err != nil {
+						b.Fatal(err)
+					}
+					lat = append(lat, (<-fetched).Sub(start))
+				}
 			}
-			lat = append(lat, (<-fetched).Sub(start))
-		}
+			b.StopTimer()
+			slices.Sort(lat)
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+		})
 	}
-	b.StopTimer()
-	slices.Sort(lat)
-	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
-	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
 }
 
-// waitBlocked waits until n clients are blocked in BLMOVE.
-func waitBlocked(b *testing.B, e *testEnv, n int) {
+// waitWaiting waits until n slots wait at c's host fetcher.
+func waitWaiting(b *testing.B, c *Client, n int) {
 	deadline := time.Now().Add(10 * time.Second)
-	for {
-		info, err := e.rdb.Info(context.Background(), "clients").Result()
-		if err != nil {
-			b.Fatal(err)
-		}
-		var blocked int
-		for _, line := range splitLines(info) {
-			if _, err := fmt.Sscanf(line, "blocked_clients:%d", &blocked); err == nil {
-				break
-			}
-		}
-		if blocked >= n {
-			return
-		}
+	for c.fetcher.waitingSlots() < n {
 		if time.Now().After(deadline) {
-			b.Fatalf("only %d of %d slots blocked", blocked, n)
+			b.Fatalf("only %d of %d slots waiting", c.fetcher.waitingSlots(), n)
 		}
 		time.Sleep(50 * time.Microsecond)
 	}
-}
-
-func splitLines(s string) []string {
-	var out []string
-	start := 0
-	for i := range len(s) {
-		if s[i] == '\n' {
-			out = append(out, s[start:i])
-			start = i + 1
-		}
-	}
-	return out
 }
 
 // BenchmarkEmptyJobThroughput measures fetch+finish of empty jobs with 4

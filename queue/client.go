@@ -55,10 +55,16 @@ type Config struct {
 	// RecoverInterval is how often Run looks for orphaned processing lists.
 	// Default HostLease/3.
 	RecoverInterval time.Duration
-	// FetchBlock is how long one BLMOVE blocks; it bounds how late a
-	// canceled Fetch returns and how late a job on a second queue is seen.
-	// Default and minimum 1s, rounded to whole seconds.
+	// FetchBlock is no longer used by Fetch (the host fetcher does not
+	// block a connection per slot; see FetchPoll). It is kept, rounded to
+	// whole seconds with a minimum of 1s, so that existing configurations
+	// still build.
 	FetchBlock time.Duration
+	// FetchPoll is how often the host fetcher looks at the queues while
+	// slots wait and no notification came: it bounds how late a job pushed
+	// by a plain Resque client (RPUSH, no notification) or a pause/resume
+	// is seen. Jobs from Submit wake the fetcher at once. Default 250ms.
+	FetchPoll time.Duration
 	// MaxAttempts is how many times a job may be started. A recovery that
 	// would start it once more moves it to failed as a poison job instead.
 	// Default 3.
@@ -111,6 +117,7 @@ func (c Config) withDefaults() (Config, error) {
 	// BLMOVE timeouts are whole seconds on the wire (go-redis rounds
 	// anything shorter up to 1s), so 1s is also the minimum.
 	c.FetchBlock = max(c.FetchBlock.Round(time.Second), time.Second)
+	def(&c.FetchPoll, 250*time.Millisecond)
 	def(&c.Retention, 7*24*time.Hour)
 	if c.MaxAttempts <= 0 {
 		c.MaxAttempts = 3
@@ -150,6 +157,8 @@ type Client struct {
 	health *health
 	// outbox holds results waiting for Redis; nil without Config.OutboxDir.
 	outbox *outbox
+	// fetcher serves every waiting slot of this Client (hostfetch.go).
+	fetcher *fetcher
 }
 
 // New returns a Client over an existing connection. The caller keeps
@@ -164,6 +173,7 @@ func New(rdb redis.UniversalClient, cfg Config, log *slog.Logger) (*Client, erro
 		log = slog.New(slog.DiscardHandler)
 	}
 	c := &Client{rdb: rdb, cfg: cfg, keys: keys{ns: cfg.Namespace}, log: log, health: &health{log: log}}
+	c.fetcher = newFetcher(c)
 	if cfg.OutboxDir != "" {
 		if c.outbox, err = openOutbox(cfg.OutboxDir, log); err != nil {
 			return nil, err
@@ -258,8 +268,12 @@ func dial(rawURL, user, pw string, envPassword bool) (redis.UniversalClient, err
 	}
 }
 
-// Close closes the Redis connection.
-func (c *Client) Close() error { return c.rdb.Close() }
+// Close stops the host fetcher (a Fetch still waiting returns an error)
+// and closes the Redis connection.
+func (c *Client) Close() error {
+	c.fetcher.stop()
+	return c.rdb.Close()
+}
 
 // Redis returns the underlying connection, for callers that need a raw
 // command (tests, `agent status`).

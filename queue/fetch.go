@@ -1,7 +1,7 @@
 // This file is reliable fetch: a payload moves atomically from the head of
 // queue:<name> into the slot's processing list, queues tried in order. The
-// hot loop is Slot.Fetch: one script call (pause check + ordered LMOVE), then
-// one BLMOVE with a short block on the first queue.
+// move itself is the host fetcher's (hostfetch.go): Slot.Fetch waits for it,
+// then records the job (attempts, fence, working-on record).
 
 package queue
 
@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -24,29 +23,14 @@ var ErrDraining = errors.New("queue: slot is draining")
 // ErrBusy is returned by Fetch while the slot still holds a job.
 var ErrBusy = errors.New("queue: slot already holds a job")
 
-// tryFetch checks the pause flags, then LMOVEs the head of the first
-// non-empty queue into its processing list. KEYS: pause-all-workers, host
-// pause, then queue/processing pairs. Returns {-1} when paused, {0} when all
-// queues are empty, {i, payload} for the i-th (1-based) queue.
-var tryFetch = redis.NewScript(`
-local all = redis.call('GET', KEYS[1])
-if all and string.lower(string.gsub(all, '^%s*(.-)%s*$', '%1')) == 'true' then return {-1} end
-if redis.call('EXISTS', KEYS[2]) == 1 then return {-1} end
-for i = 3, #KEYS, 2 do
-  local v = redis.call('LMOVE', KEYS[i], KEYS[i+1], 'LEFT', 'RIGHT')
-  if v then return {(i-1)/2, v} end
-end
-return {0}
-`)
-
 // Fetch blocks until a job is available on one of the slot's queues, the
 // slot is drained (ErrDraining), or ctx ends (ctx.Err()). A payload that
 // cannot be parsed is moved to Resque's failed list with the reason, and
 // Fetch goes on waiting. While the host is paused Fetch waits. While Redis
 // is unreachable Fetch waits too, retrying with a bounded, jittered
-// backoff; a payload that reached the slot's processing list without the
-// slot learning of it (the connection broke in between) is taken up once
-// Redis is back, so it is neither lost nor left behind.
+// backoff. A payload that reached the slot's processing list without the
+// slot learning of it (the connection broke in between) is taken up first,
+// so it is neither lost nor left behind.
 func (s *Slot) Fetch(ctx context.Context) (*Job, error) {
 	s.mu.Lock()
 	busy := s.current != nil
@@ -62,21 +46,7 @@ func (s *Slot) Fetch(ctx context.Context) (*Job, error) {
 		if s.isDraining() {
 			return nil, ErrDraining
 		}
-		var (
-			raw    []byte
-			qi     int
-			paused bool
-			err    error
-		)
-		if s.suspect.Load() {
-			raw, qi, err = s.orphan(ctx)
-			if err == nil {
-				s.suspect.Store(false)
-			}
-		}
-		if err == nil && raw == nil {
-			raw, qi, paused, err = s.take(ctx)
-		}
+		raw, qi, err := s.take(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
@@ -84,39 +54,40 @@ func (s *Slot) Fetch(ctx context.Context) (*Job, error) {
 			if !Transient(err) {
 				return nil, err
 			}
-			s.suspect.Store(true)
 			if err := waitRetry(ctx, &tries); err != nil {
 				return nil, err
 			}
 			continue
 		}
 		tries = 0
-		if paused {
-			if err := s.waitPaused(ctx); err != nil {
-				return nil, err
-			}
-			continue
-		}
 		if raw == nil {
 			continue
 		}
 		q := s.queues[qi]
+		if err := ctx.Err(); err != nil {
+			// Canceled while the fetcher moved a job here: hand it back
+			// untouched, so that another slot can run it now. Should that
+			// fail, the payload stays in the processing list and this
+			// slot's next Fetch (or recovery) takes it up.
+			uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			_ = s.unmove(uctx, q, raw)
+			cancel()
+			return nil, err
+		}
 		if s.isDraining() {
 			// Drain arrived while blocked: hand the job back untouched.
 			if err := s.unmove(ctx, q, raw); err != nil {
-				s.suspect.Store(true)
-				return nil, err
+				return nil, err // still in the processing list: the next Fetch takes it up
 			}
 			return nil, ErrDraining
 		}
 		job, err := s.begin(ctx, q, raw)
 		if err != nil {
 			var perr *PayloadError
-			if errors.As(err, &perr) {
+			if errors.As(err, &perr) || errors.Is(err, errTakenOver) {
 				continue
 			}
-			// The payload is in the processing list: take it up again next time.
-			s.suspect.Store(true)
+			// The payload stays in the processing list: the next try takes it up.
 			if Transient(err) && ctx.Err() == nil {
 				if err := waitRetry(ctx, &tries); err != nil {
 					return nil, err
@@ -129,58 +100,26 @@ func (s *Slot) Fetch(ctx context.Context) (*Job, error) {
 	}
 }
 
-// orphan returns a payload in the slot's processing lists that the slot
-// does not hold and whose result does not wait in the outbox: one whose
-// fetch was cut off by a broken connection.
-func (s *Slot) orphan(ctx context.Context) (raw []byte, qi int, err error) {
-	for i, q := range s.queues {
-		items, err := s.c.rdb.LRange(ctx, s.c.keys.processing(s.id, q), 0, -1).Result()
-		if err != nil {
-			return nil, 0, fmt.Errorf("fetch %s: processing list: %w", s.id, err)
-		}
-		for _, it := range items {
-			if !s.c.outbox.holds(s.id, []byte(it)) {
-				s.c.log.Info("job_taken_up_again", "worker", s.id, "queue", q, "job_id", looseID([]byte(it)),
-					"reason", "fetched while the connection to Redis broke")
-				return []byte(it), i, nil
-			}
-		}
+// take waits with the host fetcher for the next payload and returns it with
+// the index of its queue, or nil when the slot should look at ctx and its
+// drain flag again.
+func (s *Slot) take(ctx context.Context) (raw []byte, qi int, err error) {
+	s.mu.Lock()
+	leave := s.drained
+	s.mu.Unlock()
+	d := s.c.fetcher.wait(ctx, s, leave)
+	switch {
+	case errors.Is(d.err, errLeft):
+		return nil, 0, nil
+	case d.err != nil:
+		return nil, 0, fmt.Errorf("fetch %s: %w", s.id, d.err)
 	}
-	return nil, 0, nil
+	if d.again {
+		s.c.log.Info("job_taken_up_again", "worker", s.id, "queue", s.queues[d.qi], "job_id", looseID(d.raw),
+			"reason", "it was in this slot's processing list without the slot holding it (a fetch cut off by a broken connection)")
+	}
+	return d.raw, d.qi, nil
 }
-
-// take returns the next payload and the index of its queue, or nil after
-// the block time passes with nothing to do.
-func (s *Slot) take(ctx context.Context) (raw []byte, qi int, paused bool, err error) {
-	k := s.c.keys
-	ks := make([]string, 0, 2+2*len(s.queues))
-	ks = append(ks, k.pauseAll(), k.pauseHost(s.c.cfg.Host))
-	for _, q := range s.queues {
-		ks = append(ks, k.queue(q), k.processing(s.id, q))
-	}
-	res, err := tryFetch.Run(ctx, s.c.rdb, ks).Slice()
-	if err != nil {
-		return nil, 0, false, fmt.Errorf("fetch %s: %w", s.id, err)
-	}
-	switch n, _ := res[0].(int64); {
-	case n < 0:
-		return nil, 0, true, nil
-	case n > 0:
-		str, _ := res[1].(string)
-		return []byte(str), int(n) - 1, false, nil
-	}
-	v, err := s.c.rdb.BLMove(ctx, k.queue(s.queues[0]), k.processing(s.id, s.queues[0]),
-		"LEFT", "RIGHT", s.c.cfg.FetchBlock).Result()
-	if errors.Is(err, redis.Nil) {
-		return nil, 0, false, nil
-	}
-	if err != nil {
-		return nil, 0, false, fmt.Errorf("fetch %s: blmove: %w", s.id, err)
-	}
-	return []byte(v), 0, false, nil
-}
-
-func (s *Slot) waitPaused(ctx context.Context) error { return sleep(ctx, s.c.cfg.FetchBlock) }
 
 // unmove puts a payload taken from q back at the head of q.
 func (s *Slot) unmove(ctx context.Context, q string, raw []byte) error {
@@ -188,6 +127,7 @@ func (s *Slot) unmove(ctx context.Context, q string, raw []byte) error {
 	_, err := s.c.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.LRem(ctx, k.processing(s.id, q), 1, raw)
 		p.LPush(ctx, k.queue(q), raw)
+		p.Publish(ctx, k.notify(q), q)
 		return nil
 	})
 	if err != nil {
@@ -201,15 +141,15 @@ func (s *Slot) unmove(ctx context.Context, q string, raw []byte) error {
 func (s *Slot) begin(ctx context.Context, q string, raw []byte) (*Job, error) {
 	k := s.c.keys
 	sum := payloadSum(raw)
-	recovered, err := s.c.rdb.HGet(ctx, k.attempts(), sum).Int()
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("fetch %s: attempts: %w", s.id, err)
-	}
 	args, perr := Parse(raw)
-	job := &Job{Args: args, Queue: q, Raw: raw, Attempt: recovered + 1}
 	if perr != nil {
-		s.c.log.Warn("invalid_payload", "worker", s.id, "queue", q, "err", perr)
+		recovered, err := s.c.rdb.HGet(ctx, k.attempts(), sum).Int()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return nil, fmt.Errorf("fetch %s: attempts: %w", s.id, err)
+		}
+		job := &Job{Args: args, Queue: q, Raw: raw, Attempt: recovered + 1}
 		job.ID = looseID(raw)
+		s.c.log.Warn("invalid_payload", "worker", s.id, "queue", q, "err", perr)
 		if err := s.finish(ctx, job, Result{State: StateErrored, Err: perr}); err != nil {
 			return nil, err
 		}
@@ -224,26 +164,21 @@ func (s *Slot) begin(ctx context.Context, q string, raw []byte) (*Job, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fetch %s: working-on record: %w", s.id, err)
 	}
-	job.Fence, err = s.c.nextFence(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("fetch %s: start job %s: %w", s.id, args.ID, err)
-	}
 	now := time.Now().UTC().Format(time.RFC3339Nano)
-	_, err = s.c.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.Set(ctx, k.worker(s.id), record, 0)
-		p.HDel(ctx, k.job(args.ID), "exit_code", "finished_at", "error")
-		p.HSet(ctx, k.job(args.ID),
-			"id", args.ID, "state", string(StateStarted), "queue", q,
-			"worker", s.id, "host", s.c.cfg.Host, "started_at", now,
-			"attempt", strconv.Itoa(job.Attempt), "fence", strconv.FormatInt(job.Fence, 10))
-		p.Persist(ctx, k.job(args.ID))
-		p.Persist(ctx, k.log(args.ID))
-		p.Persist(ctx, k.logSeq(args.ID))
-		return nil
-	})
+	res, err := beginScript.Run(ctx, s.c.rdb,
+		[]string{k.processing(s.id, q), k.job(args.ID), k.fence(), k.worker(s.id), k.log(args.ID), k.logSeq(args.ID), k.attempts()},
+		raw, record, args.ID, q, s.id, s.c.cfg.Host, now, sum).Int64Slice()
 	if err != nil {
 		return nil, fmt.Errorf("fetch %s: start job %s: %w", s.id, args.ID, err)
 	}
+	if res[0] == 0 {
+		// This host was frozen or cut off between the server's move and now, and a reaper
+		// handed the job back meanwhile: it runs (or ran) elsewhere.
+		s.c.log.Warn("stale_attempt_discarded", "worker", s.id, "job_id", args.ID,
+			"reason", "the job left this slot's processing list before it started here: another host took it over")
+		return nil, errTakenOver
+	}
+	job := &Job{Args: args, Queue: q, Raw: raw, Fence: res[0], Attempt: int(res[1])}
 	s.c.fences.set(args.ID, job.Fence)
 	s.mu.Lock()
 	s.current = job
@@ -251,6 +186,31 @@ func (s *Slot) begin(ctx context.Context, q string, raw []byte) (*Job, error) {
 	s.c.log.Info("job_fetched", "worker", s.id, "job_id", args.ID, "queue", q, "attempt", job.Attempt)
 	return job, nil
 }
+
+// errTakenOver is begin's answer for a payload a reaper took from the slot's
+// processing list before the job started.
+var errTakenOver = errors.New("queue: job taken over before it started")
+
+// beginScript starts an attempt, only while the payload is still in the
+// slot's processing list (a reaper may have handed it back while this host
+// was frozen between the move and now): it takes a fencing token and writes
+// the working-on record and the job record. KEYS: processing, job, fence,
+// worker, log, logseq, attempts. ARGV: payload, working-on record, job id,
+// queue, worker id, host, started_at, payload sha1. Returns {0, 0} when the
+// payload is gone, else {fence, attempt}.
+var beginScript = redis.NewScript(`
+if not redis.call('LPOS', KEYS[1], ARGV[1]) then return {0, 0} end
+local attempt = tonumber(redis.call('HGET', KEYS[7], ARGV[8]) or '0') + 1
+local f = redis.call('INCR', KEYS[3])
+redis.call('SET', KEYS[4], ARGV[2])
+redis.call('HDEL', KEYS[2], 'exit_code', 'finished_at', 'error')
+redis.call('HSET', KEYS[2], 'id', ARGV[3], 'state', 'started', 'queue', ARGV[4], 'worker', ARGV[5],
+  'host', ARGV[6], 'started_at', ARGV[7], 'attempt', attempt, 'fence', f)
+redis.call('PERSIST', KEYS[2])
+redis.call('PERSIST', KEYS[5])
+redis.call('PERSIST', KEYS[6])
+return {f, attempt}
+`)
 
 // payloadSum names a payload in the attempts hash.
 func payloadSum(raw []byte) string {

@@ -268,11 +268,8 @@ func TestDrainWhileBlockedHandsJobBack(t *testing.T) {
 		_, err := s.Fetch(ctx)
 		errc <- err
 	}()
-	// Wait until the fetch is blocked in BLMOVE, then drain and push.
-	waitFor(t, func() bool {
-		n, _ := e.rdb.ClientList(ctx).Result()
-		return strings.Contains(n, "cmd=blmove")
-	})
+	// Wait until the fetch waits at the host fetcher, then drain and push.
+	waitFor(t, func() bool { return c.fetcher.waitingSlots() == 1 })
 	s.Drain()
 	e.submit(t, c, "builds", "late")
 	if err := <-errc; !errors.Is(err, ErrDraining) {

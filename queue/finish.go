@@ -297,6 +297,7 @@ func (s *Slot) Drain() <-chan struct{} {
 	defer s.mu.Unlock()
 	if !s.draining {
 		s.draining = true
+		close(s.drained)
 		s.idle = make(chan struct{})
 		if s.current == nil {
 			close(s.idle)
@@ -309,6 +310,9 @@ func (s *Slot) Drain() <-chan struct{} {
 func (s *Slot) Undrain() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.draining {
+		s.drained = make(chan struct{})
+	}
 	s.draining = false
 	s.idle = nil
 }

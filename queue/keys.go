@@ -61,5 +61,9 @@ func (k keys) cancel(id string) string { return k.key("fleet", "job", id, "cance
 // cancelChannel carries job ids to cancel, for immediate delivery.
 func (k keys) cancelChannel() string { return k.key("fleet", "cancel") }
 
+// notify is where Submit announces a new job on queue, so that idle host
+// fetchers look at once instead of at their next poll.
+func (k keys) notify(queue string) string { return k.key("fleet", "notify", queue) }
+
 // pauseHost stops fetching on every slot of one host.
 func (k keys) pauseHost(host string) string { return k.key("fleet", "pause", host) }

@@ -399,3 +399,42 @@ func TestTransientTellsOutagesFromBadCommands(t *testing.T) {
 		})
 	}
 }
+
+// TestFetchTakesUpAPayloadWhoseFetchTheOutageCutOff: a payload sits in the slot's processing
+// list without the slot holding it (the connection broke between the server's move and its
+// reply). Once Redis is back after the outage, Fetch returns that job before anything
+// queued, so it is neither lost nor left in the list.
+func TestFetchTakesUpAPayloadWhoseFetchTheOutageCutOff(t *testing.T) {
+	e := newOutageEnv(t)
+	ctx := fetchCtx(t)
+	c := e.own(t, Config{}, nil)
+	s := e.slot(t, c, "0", "builds")
+	e.submit(t, c, "builds", "cut-off")
+	e.submit(t, c, "builds", "queued")
+	// What BLMOVE did on the server before the connection broke.
+	if err := e.rdb.LMove(ctx, "resque:queue:builds", "resque:fleet:processing:"+s.ID()+":builds", "LEFT", "RIGHT").Err(); err != nil {
+		t.Fatal(err)
+	}
+	e.srv.Kill()
+	type fetched struct {
+		job *Job
+		err error
+	}
+	got := make(chan fetched, 1)
+	go func() { j, err := s.Fetch(ctx); got <- fetched{j, err} }()
+	time.Sleep(500 * time.Millisecond) // Fetch meets the outage
+	e.srv.Restart()
+	f := <-got
+	if f.err != nil || f.job.ID != "cut-off" {
+		t.Fatalf("Fetch = %v, %v; want job cut-off", f.job, f.err)
+	}
+	if err := s.Finish(ctx, f.job, Result{State: StatePassed}); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.llen(t, "resque:fleet:processing:"+s.ID()+":builds"); n != 0 {
+		t.Fatalf("processing list holds %d payloads after finishing, want 0", n)
+	}
+	if n := e.llen(t, "resque:queue:builds"); n != 1 {
+		t.Fatalf("builds holds %d payloads, want 1 (job queued untouched)", n)
+	}
+}

@@ -196,6 +196,23 @@ func (ob *outbox) holds(worker string, raw []byte) bool {
 	return false
 }
 
+// kept returns the payloads of worker that wait in the outbox, as script
+// arguments.
+func (ob *outbox) kept(worker string) []any {
+	if ob == nil {
+		return nil
+	}
+	ob.mu.Lock()
+	defer ob.mu.Unlock()
+	var out []any
+	for _, p := range ob.items {
+		if p.Worker == worker {
+			out = append(out, p.Payload)
+		}
+	}
+	return out
+}
+
 // Pending returns how many results and requeues wait in the outbox.
 func (c *Client) Pending() int {
 	if c.outbox == nil {

@@ -21,7 +21,9 @@ var ErrJobExists = errors.New("queue: job id already used")
 // Submit validates a, gives it an id when it has none, records it as
 // queued, and pushes it to the tail of queue q exactly as node-resque's
 // enqueue does (SADD queues, RPUSH queue:q). It returns the arguments as
-// enqueued.
+// enqueued. It then publishes on <ns>:fleet:notify:<q> so that idle agents
+// pick the job up at once; plain Resque clients that only RPUSH are seen at
+// the agents' next poll (Config.FetchPoll).
 func (c *Client) Submit(ctx context.Context, q string, a Args) (Args, error) {
 	if err := checkName("queue", q); err != nil {
 		return a, fmt.Errorf("submit: %w", err)
@@ -47,6 +49,8 @@ func (c *Client) Submit(ctx context.Context, q string, a Args) (Args, error) {
 			"submitted_at", time.Now().UTC().Format(time.RFC3339Nano))
 		p.SAdd(ctx, k.queues(), q)
 		p.RPush(ctx, k.queue(q), raw)
+		// Idle host fetchers serving q look at once (hostfetch.go).
+		p.Publish(ctx, k.notify(q), q)
 		return nil
 	})
 	if err != nil {

@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -30,14 +29,11 @@ type Slot struct {
 	name   string // host:pid-slot, the id without queues (node-resque's "name")
 	queues []string
 
-	// suspect is set after a fetch failed midway: the processing lists may
-	// hold a payload the slot does not know of. Only Fetch uses it.
-	suspect atomic.Bool
-
 	mu       sync.Mutex
 	current  *Job          // guarded by mu; the job fetched and not yet finished
 	draining bool          // guarded by mu
 	idle     chan struct{} // guarded by mu; closed once draining with no job
+	drained  chan struct{} // guarded by mu; closed by Drain, so a waiting Fetch returns at once
 }
 
 // NewSlot returns the slot named slot (e.g. "0" or a VM name) fetching from
@@ -56,10 +52,11 @@ func (c *Client) NewSlot(slot string, queues []string) (*Slot, error) {
 	}
 	name := fmt.Sprintf("%s:%d-%s", c.cfg.Host, c.cfg.PID, slot)
 	return &Slot{
-		c:      c,
-		id:     name + ":" + strings.Join(queues, ","),
-		name:   name,
-		queues: append([]string(nil), queues...),
+		c:       c,
+		id:      name + ":" + strings.Join(queues, ","),
+		name:    name,
+		queues:  append([]string(nil), queues...),
+		drained: make(chan struct{}),
 	}, nil
 }
 

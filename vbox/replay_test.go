@@ -463,7 +463,10 @@ func TestReplayOfAnEditedRecordingFailsNamingTheCall(t *testing.T) {
 		{"state edited", func(e *Entry) {
 			e.Stdout = strings.Replace(e.Stdout, `VMState="poweroff"`, `VMState="running"`, 1)
 		}, `"state=running"`},
-		{"exit code edited", func(e *Entry) { e.Exit = 1; e.Stderr = "VBoxManage: error: Could not find a registered machine named 'edit-vm'\n" },
+		{"exit code edited", func(e *Entry) {
+			e.Exit = 1
+			e.Stderr = "VBoxManage: error: Could not find a registered machine named 'edit-vm'\n"
+		},
 			"real VBoxManage vbox: not found (exit 1), vboxsim ok (exit 0)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
