@@ -13,6 +13,7 @@ import (
 
 	"github.com/fleet-agent/fleet/control"
 	"github.com/fleet-agent/fleet/queue"
+	"github.com/redis/go-redis/v9"
 )
 
 // chaosJobs is how many jobs TestChaos submits: FLEET_CHAOS_JOBS (make chaos sets a few
@@ -115,14 +116,18 @@ func TestChaosEveryJobEndsExactlyOnce(t *testing.T) {
 	killed.waitExit()
 	t.Logf("SIGKILL %s holding %d job(s): recovered by another host after %s", names[0], held, recoveredFrom(names[0], at).Round(100*time.Millisecond))
 
-	// Redis goes away for longer than the lease while jobs run, and comes back with its data.
+	// Redis goes away for longer than the lease while jobs run (at a moment some payload is in a
+	// processing list), and comes back with its data.
 	for processed() < 2*n/5 {
 		time.Sleep(100 * time.Millisecond)
 	}
 	inFlight := 0
-	iter := rdb.Scan(ctx, 0, "resque:fleet:processing:*", 100).Iterator()
-	for iter.Next(ctx) {
-		inFlight += int(rdb.LLen(ctx, iter.Val()).Val())
+	var iter *redis.ScanIterator
+	for deadline := time.Now().Add(time.Minute); inFlight == 0 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		iter = rdb.Scan(ctx, 0, "resque:fleet:processing:*", 100).Iterator()
+		for iter.Next(ctx) {
+			inFlight += int(rdb.LLen(ctx, iter.Val()).Val())
+		}
 	}
 	before := processed()
 	rsrv.Kill()

@@ -186,13 +186,15 @@ func newNetProbe(t *testing.T, egress string) *netProbe {
 	return n
 }
 
-// TestIsolatedGuestReachesOnlyAllowListedHostServicesQEMU boots a worker with the default
-// egress and one host service and, from inside builds: proves a host loopback listener
-// unreachable through 10.0.2.2 and every other address the guest could try; the allow-listed
-// service reachable at 127.0.0.1 on its port while a second loopback listener beside it is not;
-// the outside world (a listener in a peer namespace) reachable; and that a worker whose passt
-// died is observed as aborted and repaired.
-func TestIsolatedGuestReachesOnlyAllowListedHostServicesQEMU(t *testing.T) {
+// TestGuestNetworkPoliciesQEMU boots one worker with the default egress and one host service
+// and, from inside builds, proves: a host loopback listener unreachable through 10.0.2.2 and
+// every other address the guest could try; the allow-listed service reachable at 127.0.0.1 on
+// its port while a second loopback listener beside it is not; the outside world (a listener in
+// a peer namespace) reachable; a worker whose passt died observed as aborted and repaired. Then
+// it sets egress = "none": the worker is replaced (the golden kept), and from inside a build
+// neither the outside nor the host is reachable while SSH and the host service still work. One
+// golden serves both policies, which keeps the real-VM suite short.
+func TestGuestNetworkPoliciesQEMU(t *testing.T) {
 	n := newNetProbe(t, spec.EgressIsolated)
 	if n == nil {
 		return
@@ -216,7 +218,7 @@ func TestIsolatedGuestReachesOnlyAllowListedHostServicesQEMU(t *testing.T) {
 		t.Fatalf("probe job %s (exit %d): %v\n%s", res.State, res.ExitCode, res.Err, log)
 	}
 	got := answers(log)
-	t.Run("GuestCannotReachHostLoopback", func(t *testing.T) {
+	t.Run("GuestCannotReachHostLoopbackQEMU", func(t *testing.T) {
 		for _, tg := range append(closed, besideTargets...) {
 			if a, ok := got[tg]; !ok || a != "" {
 				t.Errorf("guest probe of %s answered %q (present %v), want nothing\n%s", tg, a, ok, log)
@@ -229,17 +231,17 @@ func TestIsolatedGuestReachesOnlyAllowListedHostServicesQEMU(t *testing.T) {
 			t.Errorf("listener beside the allowed service accepted %d connections", n)
 		}
 	})
-	t.Run("AllowListedHostServiceReachable", func(t *testing.T) {
+	t.Run("AllowListedHostServiceReachableQEMU", func(t *testing.T) {
 		if a := got["127.0.0.1:"+port(allowed)]; a != "HELLO-allowed" {
 			t.Errorf("allow-listed service at the guest's 127.0.0.1:%d answered %q, want HELLO-allowed\n%s", allowed.port(), a, log)
 		}
 	})
-	t.Run("EgressReachesOutside", func(t *testing.T) {
+	t.Run("EgressReachesOutsideQEMU", func(t *testing.T) {
 		if a := got[outside.hostPort()]; a != "HELLO-outside" {
 			t.Errorf("outside listener %s answered %q, want HELLO-outside\n%s", outside.hostPort(), a, log)
 		}
 	})
-	t.Run("WorkerWhosePasstDiedIsRepaired", func(t *testing.T) {
+	t.Run("WorkerWhosePasstDiedIsRepairedQEMU", func(t *testing.T) {
 		f, err := readFacts(e.p.dir("q-1"))
 		if err != nil {
 			t.Fatal(err)
@@ -261,24 +263,34 @@ func TestIsolatedGuestReachesOnlyAllowListedHostServicesQEMU(t *testing.T) {
 			t.Errorf("repaired worker: job %s, log:\n%s", res.State, log)
 		}
 	})
+	t.Run("PolicyChangeReplacesWorkerKeepsGoldenQEMU", func(t *testing.T) {
+		before, err := readFacts(e.p.dir("q-1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.setNetwork(spec.Network{Egress: spec.EgressNone, HostServices: services})
+		e.converge(t, ctx)
+		f, err := readFacts(e.p.dir("q-1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Incarnation == before.Incarnation || f.From != before.From {
+			t.Errorf("worker not replaced from the same golden: incarnation %s -> %s, golden %s -> %s",
+				before.Incarnation, f.Incarnation, before.From, f.From)
+		}
+		if f.PasstPID != 0 || f.Egress != spec.EgressNone || alive(before.PasstPID, before.PasstStart) {
+			t.Fatalf("egress none worker: passt pid %d (old one alive %v), egress %q", f.PasstPID, alive(before.PasstPID, before.PasstStart), f.Egress)
+		}
+	})
+	t.Run("EgressNoneHasNoRouteOutQEMU", func(t *testing.T) { egressNoneHasNoRouteOut(t, n) })
 }
 
-// TestEgressNoneHasNoRouteOutQEMU boots a worker with egress = "none" and one host service:
-// from inside a build, neither the outside world nor the host (10.0.2.2, its addresses) is
-// reachable, while the agent's SSH (the build itself) and the allow-listed service work.
-func TestEgressNoneHasNoRouteOutQEMU(t *testing.T) {
-	n := newNetProbe(t, spec.EgressNone)
-	if n == nil {
-		return
-	}
+// egressNoneHasNoRouteOut probes from inside a build on n's worker, whose pool has egress =
+// "none": neither the outside world nor the host (10.0.2.2, its addresses) is reachable, while
+// the agent's SSH (the build itself) and the allow-listed service work.
+func egressNoneHasNoRouteOut(t *testing.T, n *netProbe) {
 	ctx, e, secret, allowed, outside, services := n.ctx, n.e, n.secret, n.allowed, n.outside, n.services
-	f, err := readFacts(e.p.dir("q-1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if f.PasstPID != 0 || f.Egress != spec.EgressNone {
-		t.Fatalf("egress none worker: passt pid %d, egress %q", f.PasstPID, f.Egress)
-	}
+	earlier := outside.accepted.Load() + secret.accepted.Load() // the isolated phase reached outside
 	closed := []string{outside.hostPort(), fmt.Sprintf("10.0.2.2:%d", secret.port()), fmt.Sprintf("%s:%d", netnstest.HostAddr, secret.port())}
 	res, log := e.runJob(t, ctx, "q-1", services,
 		probeStep(append(closed, fmt.Sprintf("127.0.0.1:%d", allowed.port()))...))
@@ -291,7 +303,7 @@ func TestEgressNoneHasNoRouteOutQEMU(t *testing.T) {
 			t.Errorf("guest probe of %s answered %q (present %v), want nothing\n%s", tg, a, ok, log)
 		}
 	}
-	if n := outside.accepted.Load() + secret.accepted.Load(); n != 0 {
+	if n := outside.accepted.Load() + secret.accepted.Load() - earlier; n != 0 {
 		t.Errorf("%d connections from the guest arrived outside or at the host", n)
 	}
 	if a := got[fmt.Sprintf("127.0.0.1:%d", allowed.port())]; a != "HELLO-allowed" {

@@ -53,15 +53,6 @@ func (f *fences) drop(id string, token int64) {
 	}
 }
 
-// nextFence takes a new fencing token.
-func (c *Client) nextFence(ctx context.Context) (int64, error) {
-	t, err := c.rdb.Incr(ctx, c.keys.fence()).Result()
-	if err != nil {
-		return 0, fmt.Errorf("fencing token: %w", err)
-	}
-	return t, nil
-}
-
 // fenceHolds reports whether token is still the job's current token.
 func fenceHolds(ctx context.Context, r redis.Cmdable, jobKey string, token int64) (bool, error) {
 	holds, _, err := fenceState(ctx, r, jobKey, token)

@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -85,7 +84,7 @@ func (s *Slot) Fetch(ctx context.Context) (*Job, error) {
 		job, err := s.begin(ctx, q, raw)
 		if err != nil {
 			var perr *PayloadError
-			if errors.As(err, &perr) {
+			if errors.As(err, &perr) || errors.Is(err, errTakenOver) {
 				continue
 			}
 			// The payload stays in the processing list: the next try takes it up.
@@ -142,15 +141,15 @@ func (s *Slot) unmove(ctx context.Context, q string, raw []byte) error {
 func (s *Slot) begin(ctx context.Context, q string, raw []byte) (*Job, error) {
 	k := s.c.keys
 	sum := payloadSum(raw)
-	recovered, err := s.c.rdb.HGet(ctx, k.attempts(), sum).Int()
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("fetch %s: attempts: %w", s.id, err)
-	}
 	args, perr := Parse(raw)
-	job := &Job{Args: args, Queue: q, Raw: raw, Attempt: recovered + 1}
 	if perr != nil {
-		s.c.log.Warn("invalid_payload", "worker", s.id, "queue", q, "err", perr)
+		recovered, err := s.c.rdb.HGet(ctx, k.attempts(), sum).Int()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return nil, fmt.Errorf("fetch %s: attempts: %w", s.id, err)
+		}
+		job := &Job{Args: args, Queue: q, Raw: raw, Attempt: recovered + 1}
 		job.ID = looseID(raw)
+		s.c.log.Warn("invalid_payload", "worker", s.id, "queue", q, "err", perr)
 		if err := s.finish(ctx, job, Result{State: StateErrored, Err: perr}); err != nil {
 			return nil, err
 		}
@@ -165,26 +164,21 @@ func (s *Slot) begin(ctx context.Context, q string, raw []byte) (*Job, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fetch %s: working-on record: %w", s.id, err)
 	}
-	job.Fence, err = s.c.nextFence(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("fetch %s: start job %s: %w", s.id, args.ID, err)
-	}
 	now := time.Now().UTC().Format(time.RFC3339Nano)
-	_, err = s.c.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.Set(ctx, k.worker(s.id), record, 0)
-		p.HDel(ctx, k.job(args.ID), "exit_code", "finished_at", "error")
-		p.HSet(ctx, k.job(args.ID),
-			"id", args.ID, "state", string(StateStarted), "queue", q,
-			"worker", s.id, "host", s.c.cfg.Host, "started_at", now,
-			"attempt", strconv.Itoa(job.Attempt), "fence", strconv.FormatInt(job.Fence, 10))
-		p.Persist(ctx, k.job(args.ID))
-		p.Persist(ctx, k.log(args.ID))
-		p.Persist(ctx, k.logSeq(args.ID))
-		return nil
-	})
+	res, err := beginScript.Run(ctx, s.c.rdb,
+		[]string{k.processing(s.id, q), k.job(args.ID), k.fence(), k.worker(s.id), k.log(args.ID), k.logSeq(args.ID), k.attempts()},
+		raw, record, args.ID, q, s.id, s.c.cfg.Host, now, sum).Int64Slice()
 	if err != nil {
 		return nil, fmt.Errorf("fetch %s: start job %s: %w", s.id, args.ID, err)
 	}
+	if res[0] == 0 {
+		// This host was frozen or cut off between the server's move and now, and a reaper
+		// handed the job back meanwhile: it runs (or ran) elsewhere.
+		s.c.log.Warn("stale_attempt_discarded", "worker", s.id, "job_id", args.ID,
+			"reason", "the job left this slot's processing list before it started here: another host took it over")
+		return nil, errTakenOver
+	}
+	job := &Job{Args: args, Queue: q, Raw: raw, Fence: res[0], Attempt: int(res[1])}
 	s.c.fences.set(args.ID, job.Fence)
 	s.mu.Lock()
 	s.current = job
@@ -192,6 +186,31 @@ func (s *Slot) begin(ctx context.Context, q string, raw []byte) (*Job, error) {
 	s.c.log.Info("job_fetched", "worker", s.id, "job_id", args.ID, "queue", q, "attempt", job.Attempt)
 	return job, nil
 }
+
+// errTakenOver is begin's answer for a payload a reaper took from the slot's
+// processing list before the job started.
+var errTakenOver = errors.New("queue: job taken over before it started")
+
+// beginScript starts an attempt, only while the payload is still in the
+// slot's processing list (a reaper may have handed it back while this host
+// was frozen between the move and now): it takes a fencing token and writes
+// the working-on record and the job record. KEYS: processing, job, fence,
+// worker, log, logseq, attempts. ARGV: payload, working-on record, job id,
+// queue, worker id, host, started_at, payload sha1. Returns {0, 0} when the
+// payload is gone, else {fence, attempt}.
+var beginScript = redis.NewScript(`
+if not redis.call('LPOS', KEYS[1], ARGV[1]) then return {0, 0} end
+local attempt = tonumber(redis.call('HGET', KEYS[7], ARGV[8]) or '0') + 1
+local f = redis.call('INCR', KEYS[3])
+redis.call('SET', KEYS[4], ARGV[2])
+redis.call('HDEL', KEYS[2], 'exit_code', 'finished_at', 'error')
+redis.call('HSET', KEYS[2], 'id', ARGV[3], 'state', 'started', 'queue', ARGV[4], 'worker', ARGV[5],
+  'host', ARGV[6], 'started_at', ARGV[7], 'attempt', attempt, 'fence', f)
+redis.call('PERSIST', KEYS[2])
+redis.call('PERSIST', KEYS[5])
+redis.call('PERSIST', KEYS[6])
+return {f, attempt}
+`)
 
 // payloadSum names a payload in the attempts hash.
 func payloadSum(raw []byte) string {

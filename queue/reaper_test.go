@@ -276,3 +276,50 @@ func TestRubyResquePruneLeavesNothingStranded(t *testing.T) {
 		t.Error("pruned worker still in fleet:slots")
 	}
 }
+
+// TestAFetchWhoseHostFrozeAfterTheMoveStartsNothingOnceReaped: host A's fetch moved a
+// payload into A's processing list, then A froze before starting the job (SIGSTOP between
+// the server's move and its reply). A reaper hands the job back, host B runs it to its end.
+// When A resumes and starts what it fetched, nothing happens: no new fence, the job record
+// keeps B's result, A holds no job, and Resque counts one result.
+func TestAFetchWhoseHostFrozeAfterTheMoveStartsNothingOnceReaped(t *testing.T) {
+	e := newEnv(t)
+	ctx := fetchCtx(t)
+	frozen := e.client(t, Config{Host: "frozen-01"})
+	a := e.slot(t, frozen, "0", "builds")
+	e.submit(t, frozen, "builds", "moved")
+	raw, err := e.rdb.LMove(ctx, "resque:queue:builds", "resque:fleet:processing:"+a.ID()+":builds", "LEFT", "RIGHT").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.endLease(t, "frozen-01")
+	live := e.client(t, Config{Host: "live-01"})
+	if rep, err := live.Recover(ctx); err != nil || rep.Requeued != 1 {
+		t.Fatalf("recover: %+v, %v; want 1 requeued", rep, err)
+	}
+	b := e.slot(t, live, "0", "builds")
+	jb, err := b.Fetch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Finish(ctx, jb, Result{State: StatePassed}); err != nil {
+		t.Fatal(err)
+	}
+
+	if _, err := a.begin(ctx, "builds", []byte(raw)); !errors.Is(err, errTakenOver) {
+		t.Fatalf("begin of the reaped payload on A = %v, want errTakenOver", err)
+	}
+	if a.Current() != nil {
+		t.Fatal("A holds the job")
+	}
+	st, err := live.JobStatus(ctx, "moved")
+	if err != nil || st.State != StatePassed || st.Host != "live-01" || st.Attempt != 2 {
+		t.Fatalf("job: %+v, %v; want passed on live-01 as attempt 2", st, err)
+	}
+	if fence, _ := e.rdb.HGet(ctx, "resque:fleet:job:moved", "fence").Int64(); fence != jb.Fence {
+		t.Fatalf("fence = %d, want B's %d", fence, jb.Fence)
+	}
+	if n, _ := e.rdb.Get(ctx, "resque:stat:processed").Int(); n != 1 {
+		t.Fatalf("processed = %d, want 1", n)
+	}
+}
