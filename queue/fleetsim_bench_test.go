@@ -3,7 +3,6 @@ package queue
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -73,51 +72,27 @@ func fleetSim(b *testing.B, hosts int) {
 	defer func() { cancel(); wg.Wait() }()
 	for h := range hosts {
 		name := fmt.Sprintf("sim-%03d", h)
-		rdb := redis.NewClient(&redis.Options{Addr: e.srv.Addr, Username: e.srv.Username, Password: e.srv.Password,
-			ClientName: "fleetsim"})
-		b.Cleanup(func() { _ = rdb.Close() })
-		c, err := New(rdb, Config{Host: name}, slog.New(slog.DiscardHandler))
-		if err != nil {
-			b.Fatal(err)
-		}
+		c := hostClient(b, e, name)
 		clients = append(clients, c)
-		b.Cleanup(func() { c.fetcher.stop() })
 		// The lease first, or another host's reaper takes the new workers for dead.
 		if err := c.Heartbeat(ctx); err != nil {
 			b.Fatal(err)
 		}
-		for i := range simSlots {
-			s := e.slot(b, c, strconv.Itoa(i), simQueues...)
-			wg.Go(func() {
-				for {
-					j, err := s.Fetch(ctx)
-					if err != nil {
-						if !errors.Is(err, context.Canceled) {
-							b.Errorf("fetch: %v", err)
-						}
-						return
-					}
-					mu.Lock()
-					if sj := jobs[j.ID]; sj != nil {
-						sj.fetched = time.Now()
-					}
-					mu.Unlock()
-					if sleep(ctx, simHold) != nil {
-						_ = s.Requeue(context.Background(), j)
-						return
-					}
-					if err := s.Finish(context.Background(), j, Result{State: StatePassed}); err != nil {
-						b.Errorf("finish: %v", err)
-						return
-					}
-					mu.Lock()
-					if sj := jobs[j.ID]; sj != nil {
-						sj.finished = time.Now()
-					}
-					mu.Unlock()
-				}
-			})
-		}
+		// A fake job holds its slot for simHold; "finished" is when it lets go.
+		wg.Go(runSlots(b, e, c, ctx, simSlots, func(j *Job) {
+			mu.Lock()
+			sj := jobs[j.ID]
+			if sj != nil {
+				sj.fetched = time.Now()
+			}
+			mu.Unlock()
+			_ = sleep(ctx, simHold)
+			mu.Lock()
+			if sj != nil {
+				sj.finished = time.Now()
+			}
+			mu.Unlock()
+		}, simQueues...))
 	}
 	for _, c := range clients {
 		wg.Go(func() { _ = c.Run(ctx) })
@@ -129,7 +104,7 @@ func fleetSim(b *testing.B, hosts int) {
 	}
 	time.Sleep(time.Second) // every slot back at its fetcher
 
-	conns := connections(b, e.rdb, "fleetsim")
+	conns := connections(b, e.rdb, "sim-")
 	c0 := commandCount(b, e.rdb)
 	time.Sleep(simIdle)
 	idle := float64(commandCount(b, e.rdb)-c0) / simIdle.Seconds()
