@@ -159,6 +159,8 @@ type Client struct {
 	outbox *outbox
 	// fetcher serves every waiting slot of this Client (hostfetch.go).
 	fetcher *fetcher
+	// cancels shares one cancel subscription among the jobs watched (cancelhub.go).
+	cancels cancelHub
 }
 
 // New returns a Client over an existing connection. The caller keeps
@@ -174,6 +176,7 @@ func New(rdb redis.UniversalClient, cfg Config, log *slog.Logger) (*Client, erro
 	}
 	c := &Client{rdb: rdb, cfg: cfg, keys: keys{ns: cfg.Namespace}, log: log, health: &health{log: log}}
 	c.fetcher = newFetcher(c)
+	c.cancels.c = c
 	if cfg.OutboxDir != "" {
 		if c.outbox, err = openOutbox(cfg.OutboxDir, log); err != nil {
 			return nil, err

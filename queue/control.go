@@ -53,11 +53,15 @@ func (c *Client) WatchCancel(ctx context.Context, id string) (context.Context, f
 
 func (c *Client) watchCancel(ctx context.Context, id string, cancel context.CancelCauseFunc) {
 	k := c.keys
-	sub := c.rdb.Subscribe(ctx, k.cancelChannel())
-	defer sub.Close()
+	hit, ready := c.cancels.add(id)
+	defer c.cancels.remove(id, hit)
 	// Wait for the subscription before the first look at the key, so a
 	// cancel between the two is not missed.
-	_, _ = sub.Receive(ctx)
+	select {
+	case <-ready:
+	case <-ctx.Done():
+		return
+	}
 	canceled := func() bool {
 		n, err := c.rdb.Exists(ctx, k.cancel(id)).Result()
 		return err == nil && n > 0
@@ -66,18 +70,15 @@ func (c *Client) watchCancel(ctx context.Context, id string, cancel context.Canc
 		cancel(ErrCanceled)
 		return
 	}
-	ch := sub.Channel()
 	t := time.NewTicker(cancelPoll)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case msg, ok := <-ch:
-			if ok && msg.Payload == id {
-				cancel(ErrCanceled)
-				return
-			}
+		case <-hit:
+			cancel(ErrCanceled)
+			return
 		case <-t.C:
 			if canceled() {
 				cancel(ErrCanceled)

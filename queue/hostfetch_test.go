@@ -251,3 +251,44 @@ func TestFetchCanceledWhileWaitingLeavesQueueUntouched(t *testing.T) {
 		t.Fatalf("next fetch: %v, %v", j, err)
 	}
 }
+
+func TestCancelWatchesOf32RunningJobsShareOneSubscription(t *testing.T) {
+	e := newEnv(t)
+	c := hostClient(t, e, "busy-host")
+	ctx := fetchCtx(t)
+	var ctxs []context.Context
+	for i := range 32 {
+		wctx, stop := c.WatchCancel(ctx, fmt.Sprintf("job-%d", i))
+		t.Cleanup(stop)
+		ctxs = append(ctxs, wctx)
+	}
+	waitFor(t, func() bool {
+		list, _ := e.rdb.ClientList(ctx).Result()
+		return strings.Contains(list, "name=busy-host") && strings.Count(list, " sub=1 ") >= 1
+	})
+	list, err := e.rdb.ClientList(ctx).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	subs := 0
+	for line := range strings.Lines(list) {
+		if strings.Contains(line, " name=busy-host ") && !strings.Contains(line, " sub=0 ") {
+			subs++
+		}
+	}
+	if subs != 1 {
+		t.Errorf("%d subscribed connections for 32 watched jobs, want 1", subs)
+	}
+	if err := c.Cancel(ctx, "job-7"); err != nil {
+		t.Fatal(err)
+	}
+	<-ctxs[7].Done()
+	if cause := context.Cause(ctxs[7]); !errors.Is(cause, ErrCanceled) {
+		t.Errorf("job-7 watch ended with %v, want ErrCanceled", cause)
+	}
+	for i, wctx := range ctxs {
+		if i != 7 && wctx.Err() != nil {
+			t.Errorf("job-%d's watch ended too: %v", i, context.Cause(wctx))
+		}
+	}
+}
