@@ -41,7 +41,8 @@ CHAOS_JOBS ?= 300
 chaos:
 	FLEET_CHAOS_JOBS=$(CHAOS_JOBS) $(GO) test -race -count=1 -timeout 30m -v -run TestChaosEveryJobEndsExactlyOnce ./agent/
 
-# bench prints the headline figures as one table (about 5 minutes; see scripts/bench.sh).
+# bench prints the headline figures as one table (about 6 minutes; see scripts/bench.sh);
+# BENCH_JSON=FILE also writes them as JSON with stable keys.
 bench:
 	@scripts/bench.sh
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -146,4 +147,34 @@ func BenchmarkEmptyJobThroughput(b *testing.B) {
 	cancel()
 	wait()
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "jobs/s")
+}
+
+// BenchmarkHostFetcher32Workers measures one host's Redis cost with 32 idle
+// workers of one pool (queues high, mid, low) waiting at the host fetcher
+// and the heartbeat loop running: connections (CLIENT LIST) and commands/s
+// (INFO commandstats, script-internal calls included) over 3 s.
+// Repeat with: go test -run '^$' -bench HostFetcher32Workers -benchtime 1x ./queue/
+func BenchmarkHostFetcher32Workers(b *testing.B) {
+	const window = 3 * time.Second
+	for range b.N {
+		e := newEnv(b)
+		c := hostClient(b, e, "bench-host")
+		ctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		wg.Go(func() { _ = c.Run(ctx) })
+		var slots []*Slot
+		for i := range 32 {
+			slots = append(slots, e.slot(b, c, strconv.Itoa(i), "high", "mid", "low"))
+		}
+		waitSlots(b, c, ctx, slots)
+		time.Sleep(time.Second) // past Run's first heartbeat and recovery
+		conns := connections(b, e.rdb, "bench-host")
+		before := commandCount(b, e.rdb)
+		time.Sleep(window)
+		idle := float64(commandCount(b, e.rdb)-before) / window.Seconds()
+		cancel()
+		wg.Wait()
+		b.ReportMetric(float64(conns), "conns/host")
+		b.ReportMetric(idle, "idle-cmds/s/host")
+	}
 }

@@ -36,14 +36,25 @@ import (
 // when paused, else a flat list of (group, slot, queue, payload, taken-up),
 // 1-based, for every slot that got a payload. An idle pass costs three
 // commands (EVALSHA, MGET, EXISTS) whatever the number of pools, queues and
-// slots.
+// slots; a pass that finds a job adds one EXISTS over the processing lists
+// (LRANGE only when one is not empty) and an LMOVE per queue tried.
 var hostFetch = redis.NewScript(`
 local p = redis.call('MGET', KEYS[1], KEYS[2])
 if p[1] and string.lower(string.gsub(p[1], '^%s*(.-)%s*$', '%1')) == 'true' then return {-1} end
 if p[2] then return {-1} end
 if redis.call('EXISTS', unpack(KEYS, 3)) == 0 then return {} end
-local out = {}
+local procs = {}
 local k, a = 3, 2
+for g = 1, tonumber(ARGV[1]) do
+  local nq, nw = tonumber(ARGV[a]), tonumber(ARGV[a+1])
+  a = a + 2
+  for i = k+nq, k+nq+nw*nq-1 do procs[#procs+1] = KEYS[i] end
+  for w = 1, nw do a = a + 1 + tonumber(ARGV[a]) end
+  k = k + nq + nw*nq
+end
+local orphans = redis.call('EXISTS', unpack(procs)) > 0
+local out = {}
+k, a = 3, 2
 for g = 1, tonumber(ARGV[1]) do
   local nq, nw = tonumber(ARGV[a]), tonumber(ARGV[a+1])
   a = a + 2
@@ -55,7 +66,7 @@ for g = 1, tonumber(ARGV[1]) do
     a = a + 1 + nk
     local base = k + nq + (w-1)*nq
     local v, vq, again = false, 0, 0
-    for i = 0, nq-1 do
+    for i = 0, (orphans and nq or 0)-1 do
       for _, x in ipairs(redis.call('LRANGE', KEYS[base+i], 0, -1)) do
         if not kept[x] then v, vq, again = x, i+1, 1 break end
       end
@@ -65,6 +76,7 @@ for g = 1, tonumber(ARGV[1]) do
       v = redis.call('LMOVE', KEYS[k+qi-1], KEYS[base+qi-1], 'LEFT', 'RIGHT')
       if v then vq = qi else qi = qi + 1 end
     end
+    if not v and not orphans then break end
     if v then
       out[#out+1] = g
       out[#out+1] = w
