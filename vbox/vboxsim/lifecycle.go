@@ -93,6 +93,7 @@ func (c *cli) unregisterVM(args []string) error {
 		return syntaxError("unregistervm", "Incorrect number of parameters")
 	}
 	var dir string
+	var gone Machine
 	pre := func(st *State, m *Machine, _ []Fault) error {
 		if m.locked(timeNow(), c.pid) {
 			return apiError(fmt.Sprintf("Cannot unregister the machine '%s' while it is locked", m.Name), "VBOX_E_INVALID_OBJECT_STATE",
@@ -109,7 +110,7 @@ func (c *cli) unregisterVM(args []string) error {
 			return err
 		}
 		st.Remove(m.UUID)
-		dir = m.Dir
+		dir, gone = m.Dir, *m
 		return nil
 	}
 	sleep := func() {
@@ -120,6 +121,10 @@ func (c *cli) unregisterVM(args []string) error {
 	if err := c.machineOp("unregistervm", o.pos[0], findContext, pre, sleep, apply); err != nil {
 		return err
 	}
+	// A startvm killed between spawning the guest and recording it leaves a guest the state
+	// does not know (real VirtualBox's VBoxSVC never loses its VM processes): the guest is
+	// found by its marker and goes with the machine, so no stray guest holds the VM's port.
+	killGuest(gone.GuestPID, gone.UUID)
 	if o.has("delete") {
 		if err := os.RemoveAll(dir); err != nil {
 			return fmt.Errorf("delete machine files: %w", err)
