@@ -36,8 +36,20 @@ func runHardening(t *testing.T, dir string) string {
 			t.Fatal(err)
 		}
 	}
-	cmd := exec.Command("sh", "-c", script)
-	cmd.Env = append(os.Environ(), "PATH="+bin+":/usr/bin:/bin", "FLEET_GUEST_ROOT="+dir)
+	// PATH holds the stubs and links to an allow-list of plain file tools, nothing else: a
+	// command the script gains later is "not found" here instead of running on this host as
+	// root (passwd, pkill, service, kill of init...).
+	for _, tool := range []string{"sh", "sed", "grep", "cat", "mkdir", "mv", "cp", "rm", "chmod", "chown", "ln", "ls", "test",
+		"printf", "echo", "tr", "awk", "cut", "head", "tail", "sort", "dirname", "basename", "mktemp", "sleep", "true",
+		"false", "id", "touch", "cmp", "wc", "stat", "readlink", "uname", "sync", "env", "expr", "diff"} {
+		if p, err := exec.LookPath(tool); err == nil {
+			if err := os.Symlink(p, filepath.Join(bin, tool)); err != nil && !os.IsExist(err) {
+				t.Fatal(err)
+			}
+		}
+	}
+	cmd := exec.Command(filepath.Join(bin, "sh"), "-c", script)
+	cmd.Env = append(os.Environ(), "PATH="+bin, "FLEET_GUEST_ROOT="+dir)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("hardening script: %v: %s", err, out)
 	}
