@@ -243,7 +243,12 @@ func (f *fetcher) run(ctx context.Context) {
 		}
 		// Timers are reset only here (Go 1.23+ timers drop a stale tick on
 		// Reset and Stop): poll while slots wait, linger while none does.
-		if f.pass(ctx) {
+		waiting, more := f.pass(ctx)
+		if more {
+			// Every slot of a full pass got a job: serve the rest now.
+			continue
+		}
+		if waiting {
 			lingering = false
 			linger.Stop()
 			poll.Reset(f.c.cfg.FetchPoll)
@@ -334,9 +339,11 @@ func (f *fetcher) abandon() {
 	}
 }
 
-// pass runs one script call over every group with waiting slots and hands
-// out what it moved. It reports whether slots are still waiting.
-func (f *fetcher) pass(ctx context.Context) bool {
+// pass runs one script call over every group with waiting slots (at most
+// maxWaitersPerPass of them) and hands out what it moved. It reports whether
+// slots are still waiting, and more when the pass was full and every slot
+// in it got a job (the queues may hold more for those left out).
+func (f *fetcher) pass(ctx context.Context) (waiting, more bool) {
 	k := f.c.keys
 	f.mu.Lock()
 	var (
@@ -379,7 +386,7 @@ func (f *fetcher) pass(ctx context.Context) bool {
 	}
 	f.mu.Unlock()
 	if len(claimed) == 0 {
-		return false
+		return false, false
 	}
 	args[0] = len(claimed)
 	got := make(map[*waiter]delivery)
@@ -419,5 +426,5 @@ func (f *fetcher) pass(ctx context.Context) bool {
 			}
 		}
 	}
-	return f.waiters() > 0
+	return f.waiters() > 0, err == nil && budget == 0 && len(got) == maxWaitersPerPass
 }

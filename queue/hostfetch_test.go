@@ -292,3 +292,30 @@ func TestCancelWatchesOf32RunningJobsShareOneSubscription(t *testing.T) {
 		}
 	}
 }
+
+func TestHostFetcherServesMoreWaitingSlotsThanOnePassHolds(t *testing.T) {
+	e := newEnv(t)
+	c := e.client(t, Config{})
+	ctx := fetchCtx(t)
+	n := maxWaitersPerPass + 6
+	var slots []*Slot
+	for i := range n {
+		slots = append(slots, e.slot(t, c, strconv.Itoa(i), "builds"))
+	}
+	got := servePaused(t, c, ctx, slots, func() {
+		for i := range n {
+			e.submit(t, c, "builds", fmt.Sprintf("j-%d", i))
+		}
+	})
+	seen := map[string]bool{}
+	for range n {
+		f := <-got
+		if f.err != nil {
+			t.Fatalf("fetch: %v", f.err)
+		}
+		if seen[f.j.ID] {
+			t.Errorf("job %s handed out twice", f.j.ID)
+		}
+		seen[f.j.ID] = true
+	}
+}
