@@ -156,6 +156,24 @@ func TestGuestSSH(t *testing.T) {
 			t.Errorf("keepalive = %v, %v", ok, err)
 		}
 	})
+	t.Run("remote forwarding is accepted for a fixed port, refused for port 0", func(t *testing.T) {
+		c, err := dial(port, "vagrant", signer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		ln, err := c.Listen("tcp", "127.0.0.1:3142")
+		if err != nil {
+			t.Fatalf("tcpip-forward 127.0.0.1:3142 refused: %v", err)
+		}
+		if err := ln.Close(); err != nil {
+			t.Errorf("cancel-tcpip-forward: %v", err)
+		}
+		if ln, err := c.Listen("tcp", "127.0.0.1:0"); err == nil {
+			ln.Close()
+			t.Error("tcpip-forward of port 0 accepted: nothing would listen there")
+		}
+	})
 	t.Run("unknown key is refused", func(t *testing.T) {
 		other, _ := newKey(t)
 		if c, err := dial(port, "vagrant", other); err == nil {

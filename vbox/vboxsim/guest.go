@@ -232,9 +232,8 @@ func (g *guest) handleConn(ctx context.Context, nc net.Conn) {
 	defer sc.Close()
 	go func() {
 		for r := range reqs {
-			// keepalive@openssh.com and friends.
 			if r.WantReply {
-				r.Reply(strings.HasPrefix(r.Type, "keepalive"), nil)
+				r.Reply(globalRequestOK(r), nil)
 			}
 		}
 	}()
@@ -249,4 +248,23 @@ func (g *guest) handleConn(ctx context.Context, nc net.Conn) {
 		}
 		go g.session(sc.User(), ch, creqs)
 	}
+}
+
+// globalRequestOK answers the connection-level requests the guest's sshd accepts:
+// keepalive@openssh.com and friends, and remote port forwarding ("tcpip-forward",
+// "cancel-tcpip-forward", as `ssh -R` asks; the agent's host_services). A simulated guest runs
+// on the host and shares its network, so a build in it already reaches the host service at the
+// address it asks for: the forward is accepted and needs no listener of its own (one would
+// collide with the very service it forwards to). A request for port 0 (let the server choose)
+// is refused, since nothing would listen there.
+func globalRequestOK(r *ssh.Request) bool {
+	switch r.Type {
+	case "tcpip-forward", "cancel-tcpip-forward":
+		var req struct {
+			Addr string
+			Port uint32
+		}
+		return ssh.Unmarshal(r.Payload, &req) == nil && req.Port != 0
+	}
+	return strings.HasPrefix(r.Type, "keepalive")
 }
