@@ -93,11 +93,6 @@ return out
 // maxWaitersPerPass bounds the keys of one script call.
 const maxWaitersPerPass = 64
 
-// fetcherLinger is how long the fetcher goroutine outlives its last waiter,
-// so that a slot finishing a job does not restart it (and its
-// subscription) every time.
-const fetcherLinger = 5 * time.Second
-
 // errLeft is what wait returns when the waiter left (ctx ended or the slot
 // drained) before the fetcher gave it anything.
 var errLeft = errors.New("queue: left the host fetcher")
@@ -213,8 +208,7 @@ func (g *group) remove(w *waiter) {
 	}
 }
 
-// run is the fetcher's loop. It returns when ctx ends or no slot has waited
-// for fetcherLinger.
+// run is the fetcher's loop. It returns when ctx ends or no slot waits.
 func (f *fetcher) run(ctx context.Context) {
 	var sub *redis.PubSub
 	var msgs <-chan *redis.Message
@@ -226,9 +220,6 @@ func (f *fetcher) run(ctx context.Context) {
 	}()
 	poll := time.NewTimer(f.c.cfg.FetchPoll)
 	defer poll.Stop()
-	linger := time.NewTimer(fetcherLinger)
-	defer linger.Stop()
-	lingering := false
 	for {
 		if chans := f.unsubscribed(subscribed); len(chans) > 0 {
 			if sub == nil {
@@ -241,32 +232,14 @@ func (f *fetcher) run(ctx context.Context) {
 				}
 			}
 		}
-		// Timers are reset only here (Go 1.23+ timers drop a stale tick on
-		// Reset and Stop): poll while slots wait, linger while none does.
 		waiting, more := f.pass(ctx)
 		if more {
 			// Every slot of a full pass got a job: serve the rest now.
 			continue
 		}
-		if waiting {
-			lingering = false
-			linger.Stop()
-			poll.Reset(f.c.cfg.FetchPoll)
-		} else {
-			poll.Stop()
-			if !lingering {
-				lingering = true
-				linger.Reset(fetcherLinger)
-			}
-		}
-		select {
-		case <-ctx.Done():
-			f.abandon()
-			return
-		case <-f.kick:
-		case <-msgs:
-		case <-poll.C:
-		case <-linger.C:
+		if !waiting {
+			// No slot waits: end, so that an idle Client holds no
+			// goroutine or subscription; the next waiter starts it again.
 			f.mu.Lock()
 			if f.waiters() == 0 {
 				f.running = false
@@ -274,7 +247,16 @@ func (f *fetcher) run(ctx context.Context) {
 				return
 			}
 			f.mu.Unlock()
-			lingering = false
+		}
+		// Go 1.23+ timers drop a stale tick on Reset.
+		poll.Reset(f.c.cfg.FetchPoll)
+		select {
+		case <-ctx.Done():
+			f.abandon()
+			return
+		case <-f.kick:
+		case <-msgs:
+		case <-poll.C:
 		}
 		// Coalesce a burst of wake-ups into one pass.
 		drain(f.kick)

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/fleet-agent/fleet/guest"
 )
@@ -23,13 +24,23 @@ func (s *Sandbox) rollback(ctx context.Context, perJob string) error {
 	broken := func(step string, err error) error {
 		return &BrokenError{VM: vm.Name(), Step: step, Err: err}
 	}
+	// Each step's duration goes to the debug log, to compare with the
+	// provider's own costs (shared/VBOX-TIMINGS.md).
+	began, last := time.Now(), time.Now()
+	step := func(name string) {
+		now := time.Now()
+		s.log.Debug("rollback_step", "step", name, "took", now.Sub(last), "since_start", now.Sub(began))
+		last = now
+	}
 	if err := vm.PowerOff(ctx); err != nil {
 		return broken("power off", err)
 	}
+	step("power off")
 	snaps, err := vm.Snapshots(ctx)
 	if err != nil {
 		return broken("list snapshots", err)
 	}
+	step("list snapshots")
 	ready := ""
 	for _, sn := range snaps {
 		if sn.Name == SnapshotReady {
@@ -47,6 +58,7 @@ func (s *Sandbox) rollback(ctx context.Context, perJob string) error {
 	if err := vm.RestoreSnapshot(ctx, target); err != nil {
 		return broken("restore snapshot", err)
 	}
+	step("restore snapshot")
 	// Children before parents, so each deletion removes a leaf.
 	for i := len(snaps) - 1; i >= 0; i-- {
 		if snaps[i].ID == ready {
@@ -56,12 +68,15 @@ func (s *Sandbox) rollback(ctx context.Context, perJob string) error {
 			return broken("delete snapshot "+snaps[i].Name, err)
 		}
 	}
+	step("delete snapshots")
 	if err := vm.Start(ctx); err != nil {
 		return broken("start", err)
 	}
+	step("start")
 	if err := s.verify(ctx); err != nil {
 		return broken("verify", err)
 	}
+	step("verify")
 	return nil
 }
 
