@@ -7,7 +7,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -16,7 +15,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -84,7 +82,7 @@ type deepRun struct {
 	clone   string
 	ovf     string
 	port    int
-	client  *guest.Client
+	deepGuest
 	*deepSteps
 }
 
@@ -183,22 +181,8 @@ func (r *deepRun) runSteps(ctx context.Context) {
 	})
 	r.step(ctx, "start headless", func(ctx context.Context) (string, error) { return "", r.d.Start(ctx, r.clone) })
 	r.step(ctx, "reach ssh", r.dial)
-	// The guest commands use uname, cat and ls (not shell builtins), so they prove the guest's
-	// userland, and a test box can replace them to inject a fault.
-	r.step(ctx, "run command", func(ctx context.Context) (string, error) {
-		out, err := r.run(ctx, "uname -s")
-		if err == nil && out == "" {
-			err = errors.New("uname -s printed nothing")
-		}
-		return "uname -s: " + out, err
-	})
-	r.step(ctx, "write file", func(ctx context.Context) (string, error) {
-		out, err := r.run(ctx, "echo probe > \"$HOME/"+deepProbe+"\" && sync && cat \"$HOME/"+deepProbe+"\"")
-		if err == nil && out != "probe" {
-			err = fmt.Errorf("~/%s reads %q after writing \"probe\"", deepProbe, out)
-		}
-		return "~/" + deepProbe, err
-	})
+	r.step(ctx, "run command", r.runCommand)
+	r.step(ctx, "write file", r.writeFile)
 	r.step(ctx, "power off", func(ctx context.Context) (string, error) {
 		r.closeClient()
 		return "", r.d.PowerOff(ctx, r.clone)
@@ -212,13 +196,7 @@ func (r *deepRun) runSteps(ctx context.Context) {
 		}
 		return r.dial(ctx)
 	})
-	r.step(ctx, "file gone", func(ctx context.Context) (string, error) {
-		out, err := r.run(ctx, "ls -a \"$HOME\"")
-		if err == nil && slices.Contains(strings.Fields(out), deepProbe) {
-			err = fmt.Errorf("~/%s survived the restore of the ready snapshot", deepProbe)
-		}
-		return "~/" + deepProbe + " is gone", err
-	})
+	r.step(ctx, "file gone", r.fileGone)
 	// Delete always runs, on a context of its own so an interrupt still cleans up.
 	r.closeClient()
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), deepCleanTime)
@@ -265,24 +243,6 @@ func (r *deepRun) dial(ctx context.Context) (string, error) {
 	}
 	r.client = c
 	return "vagrant@127.0.0.1:" + strconv.Itoa(r.port), nil
-}
-
-func (r *deepRun) run(ctx context.Context, cmd string) (string, error) {
-	if r.client == nil {
-		return "", errors.New("no SSH connection")
-	}
-	var out, errb bytes.Buffer
-	if err := r.client.Run(ctx, cmd, &out, &errb); err != nil {
-		return "", fmt.Errorf("%s: %w (stderr %q)", cmd, err, strings.TrimSpace(errb.String()))
-	}
-	return strings.TrimSpace(out.String()), nil
-}
-
-func (r *deepRun) closeClient() {
-	if r.client != nil {
-		r.client.Close()
-		r.client = nil
-	}
 }
 
 // writeIntent records the names of the VMs about to be created, so a run killed before their

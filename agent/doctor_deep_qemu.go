@@ -7,7 +7,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,7 +14,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -48,7 +46,7 @@ type deepQEMURun struct {
 	worker  string
 	user    string
 	boxDir  string
-	client  *guest.Client
+	deepGuest
 }
 
 func (a *app) deepQEMU(ctx context.Context, w io.Writer, f *spec.Fleet, o *deepOpts) *deepSteps {
@@ -94,20 +92,8 @@ func (r *deepQEMURun) runSteps(ctx context.Context) {
 		return "", fmt.Errorf("%s has no %q snapshot after creation (has %v)", r.worker, reconcile.SnapshotReady, snaps)
 	})
 	r.step(ctx, "reach ssh", r.dial)
-	r.step(ctx, "run command", func(ctx context.Context) (string, error) {
-		out, err := r.run(ctx, "uname -s")
-		if err == nil && out == "" {
-			err = errors.New("uname -s printed nothing")
-		}
-		return "uname -s: " + out, err
-	})
-	r.step(ctx, "write file", func(ctx context.Context) (string, error) {
-		out, err := r.run(ctx, "echo probe > \"$HOME/"+deepProbe+"\" && sync && cat \"$HOME/"+deepProbe+"\"")
-		if err == nil && out != "probe" {
-			err = fmt.Errorf("~/%s reads %q after writing \"probe\"", deepProbe, out)
-		}
-		return "~/" + deepProbe, err
-	})
+	r.step(ctx, "run command", r.runCommand)
+	r.step(ctx, "write file", r.writeFile)
 	r.step(ctx, "power off", func(ctx context.Context) (string, error) {
 		r.closeClient()
 		return "", r.p.VM(r.worker).PowerOff(ctx)
@@ -121,13 +107,7 @@ func (r *deepQEMURun) runSteps(ctx context.Context) {
 		}
 		return r.dial(ctx)
 	})
-	r.step(ctx, "file gone", func(ctx context.Context) (string, error) {
-		out, err := r.run(ctx, "ls -a \"$HOME\"")
-		if err == nil && slices.Contains(strings.Fields(out), deepProbe) {
-			err = fmt.Errorf("~/%s survived the restore of the ready snapshot", deepProbe)
-		}
-		return "~/" + deepProbe + " is gone", err
-	})
+	r.step(ctx, "file gone", r.fileGone)
 	r.closeClient()
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), deepCleanTime)
 	defer cancel()
@@ -197,13 +177,24 @@ func (r *deepQEMURun) makeBox(ctx context.Context) (string, error) {
 	}
 	sshSpec := spec.BoxSSH{User: "vagrant", PrivateKey: guest.VagrantInsecurePrivateKey, Port: 22}
 	detail := ""
+	// The box folder links the files: ImportBox copies them into the box VM itself.
+	link := func(src, name string) error { return os.Symlink(src, filepath.Join(r.boxDir, name)) }
 	if r.o.qemuBox != "" {
+		src, err := filepath.Abs(r.o.qemuBox)
+		if err != nil {
+			return "", fmt.Errorf("--qemu-box: %w", err)
+		}
+		if _, err := os.Stat(filepath.Join(src, qemu.BoxDisk)); err != nil {
+			return "", fmt.Errorf("--qemu-box: %w", err)
+		}
 		for _, name := range []string{qemu.BoxDisk, qemu.BoxKernel, qemu.BoxInitrd, qemu.BoxCmdline} {
-			if err := copyFile(filepath.Join(r.o.qemuBox, name), filepath.Join(r.boxDir, name)); err != nil && name == qemu.BoxDisk {
-				return "", fmt.Errorf("--qemu-box: %w", err)
+			if _, err := os.Stat(filepath.Join(src, name)); err == nil {
+				if err := link(filepath.Join(src, name), name); err != nil {
+					return "", err
+				}
 			}
 		}
-		detail = "box from " + r.o.qemuBox
+		detail = "box from " + src
 	} else {
 		if m := imagebuild.Missing(); len(m) > 0 {
 			return "", fmt.Errorf("the tiny test image needs %v (Debian: scripts/qemu-deps.sh), or pass --qemu-box DIR (an unpacked QEMU box)", m)
@@ -214,8 +205,8 @@ func (r *deepQEMURun) makeBox(ctx context.Context) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("build the tiny test image: %w", err)
 		}
-		for src, dst := range map[string]string{img.Disk: qemu.BoxDisk, img.Kernel: qemu.BoxKernel, img.Initrd: qemu.BoxInitrd} {
-			if err := copyFile(src, filepath.Join(r.boxDir, dst)); err != nil {
+		for src, name := range map[string]string{img.Disk: qemu.BoxDisk, img.Kernel: qemu.BoxKernel, img.Initrd: qemu.BoxInitrd} {
+			if err := link(src, name); err != nil {
 				return "", err
 			}
 		}
@@ -252,40 +243,4 @@ func (r *deepQEMURun) dial(ctx context.Context) (string, error) {
 	}
 	r.client = c
 	return r.user + "@" + ep.Addr + " (agent key, pinned host key)", nil
-}
-
-func (r *deepQEMURun) run(ctx context.Context, cmd string) (string, error) {
-	if r.client == nil {
-		return "", errors.New("no SSH connection")
-	}
-	var out, errb bytes.Buffer
-	if err := r.client.Run(ctx, cmd, &out, &errb); err != nil {
-		return "", fmt.Errorf("%s: %w (stderr %q)", cmd, err, strings.TrimSpace(errb.String()))
-	}
-	return strings.TrimSpace(out.String()), nil
-}
-
-func (r *deepQEMURun) closeClient() {
-	if r.client != nil {
-		r.client.Close()
-		r.client = nil
-	}
-}
-
-// copyFile copies src to dst (the box files: the provider copies or overlays them itself).
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }

@@ -2,40 +2,19 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 )
 
 // deepQEMUProcs lists the live processes whose command line names the deep check's QEMU
 // folder (qemu, and any helper it starts).
-func deepQEMUProcs(stateDir string) []string {
-	want := []byte(filepath.Join(stateDir, deepDirName, "qemu") + "/")
-	var out []string
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		if _, err := strconv.Atoi(e.Name()); err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err != nil || !bytes.Contains(b, want) {
-			continue
-		}
-		if st, err := os.ReadFile("/proc/" + e.Name() + "/stat"); err == nil {
-			s := string(st)
-			if f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:]); len(f) > 0 && f[0] == "Z" {
-				continue
-			}
-		}
-		out = append(out, e.Name()+": "+string(bytes.ReplaceAll(b, []byte{0}, []byte{' '})))
-	}
-	return out
+func deepQEMUProcs(stateDir string) map[int]string {
+	return procsNaming(filepath.Join(stateDir, deepDirName, "qemu") + "/")
 }
 
 // TestDoctorDeepQEMUPassesEndToEndAndLeavesNothing: on real QEMU, every step of the QEMU deep
@@ -61,7 +40,7 @@ func TestDoctorDeepQEMUPassesEndToEndAndLeavesNothing(t *testing.T) {
 		}
 	}
 	if left := deepQEMUProcs(h.stateDir); len(left) > 0 {
-		t.Errorf("processes left: %q", left)
+		t.Errorf("processes left: %v", left)
 	}
 	if _, err := os.Stat(filepath.Join(h.stateDir, deepDirName)); !os.IsNotExist(err) {
 		t.Errorf("%s still exists (%v)", deepDirName, err)
@@ -132,7 +111,7 @@ func TestDoctorDeepQEMUKilledThenRerunLeavesNothing(t *testing.T) {
 		t.Errorf("rerun after SIGKILL: exit = %d, want 0 after removing the box, golden and worker:\n%s", code, stdout)
 	}
 	if left := deepQEMUProcs(h.stateDir); len(left) > 0 {
-		t.Errorf("processes left: %q", left)
+		t.Errorf("processes left: %v", left)
 	}
 	if _, err := os.Stat(filepath.Join(h.stateDir, deepDirName)); !os.IsNotExist(err) {
 		t.Errorf("%s still exists (%v)", deepDirName, err)

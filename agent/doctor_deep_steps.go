@@ -4,10 +4,16 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"time"
+
+	"github.com/fleet-agent/fleet/guest"
 )
 
 // deepStep is one step's outcome.
@@ -90,4 +96,56 @@ func roundDur(d time.Duration) time.Duration {
 		return d.Round(100 * time.Microsecond)
 	}
 	return d.Round(time.Millisecond)
+}
+
+// deepGuest is the SSH side of a deep check: the guest steps every provider's check runs
+// alike. The commands use uname, cat and ls (not shell builtins), so they prove the guest's
+// userland, and a test box can replace them to inject a fault.
+type deepGuest struct {
+	client *guest.Client
+}
+
+func (g *deepGuest) run(ctx context.Context, cmd string) (string, error) {
+	if g.client == nil {
+		return "", errors.New("no SSH connection")
+	}
+	var out, errb bytes.Buffer
+	if err := g.client.Run(ctx, cmd, &out, &errb); err != nil {
+		return "", fmt.Errorf("%s: %w (stderr %q)", cmd, err, strings.TrimSpace(errb.String()))
+	}
+	return strings.TrimSpace(out.String()), nil
+}
+
+func (g *deepGuest) closeClient() {
+	if g.client != nil {
+		g.client.Close()
+		g.client = nil
+	}
+}
+
+// runCommand is the "run command" step.
+func (g *deepGuest) runCommand(ctx context.Context) (string, error) {
+	out, err := g.run(ctx, "uname -s")
+	if err == nil && out == "" {
+		err = errors.New("uname -s printed nothing")
+	}
+	return "uname -s: " + out, err
+}
+
+// writeFile is the "write file" step: a file the restore must remove.
+func (g *deepGuest) writeFile(ctx context.Context) (string, error) {
+	out, err := g.run(ctx, "echo probe > \"$HOME/"+deepProbe+"\" && sync && cat \"$HOME/"+deepProbe+"\"")
+	if err == nil && out != "probe" {
+		err = fmt.Errorf("~/%s reads %q after writing \"probe\"", deepProbe, out)
+	}
+	return "~/" + deepProbe, err
+}
+
+// fileGone is the "file gone" step, after the restore of the ready snapshot.
+func (g *deepGuest) fileGone(ctx context.Context) (string, error) {
+	out, err := g.run(ctx, "ls -a \"$HOME\"")
+	if err == nil && slices.Contains(strings.Fields(out), deepProbe) {
+		err = fmt.Errorf("~/%s survived the restore of the ready snapshot", deepProbe)
+	}
+	return "~/" + deepProbe + " is gone", err
 }

@@ -394,7 +394,12 @@ func killQEMUVMs(stateDir string) {
 // qemuProcs returns the pids of running processes whose command line names a VM folder of this
 // host (qemu, and nothing else the agent starts, takes such an argument).
 func (h *qhost) qemuProcs() map[int]string {
-	want := []byte(filepath.Join(h.stateDir, "qemu") + "/")
+	return procsNaming(filepath.Join(h.stateDir, "qemu") + "/")
+}
+
+// procsNaming lists the live (not zombie) processes whose command line contains path, by pid.
+func procsNaming(path string) map[int]string {
+	want := []byte(path)
 	out := map[int]string{}
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fleet-agent/fleet/queue"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -194,15 +195,8 @@ func (s *Server) Fleet(ctx context.Context) ([]FleetHost, []Recovered, error) {
 	return out, decodeRecovered(recCmd.Val()), nil
 }
 
-// Recovered is one entry of <ns>:fleet:recovered.
-type Recovered struct {
-	JobID      string `json:"job_id"`
-	Queue      string `json:"queue"`
-	DeadHost   string `json:"dead_host"`
-	DeadWorker string `json:"dead_worker"`
-	Attempt    int    `json:"attempt"`
-	At         string `json:"at"`
-}
+// Recovered is one entry of <ns>:fleet:recovered, as the reaper writes it.
+type Recovered = queue.Recovered
 
 func decodeRecovered(raw []string) []Recovered {
 	var out []Recovered
