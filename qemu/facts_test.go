@@ -93,7 +93,8 @@ func TestHasVirtFlag(t *testing.T) {
 }
 
 // TestObserveReadsFolders checks the registry-less observation: managed facts, a foreign
-// owner, a folder without facts (debris of a creation), and a recorded process that is gone.
+// owner, a folder without facts (debris of a creation), a recorded process that is gone, and a
+// worker whose facts predate network policies (observed as the legacy policy, to be replaced).
 func TestObserveReadsFolders(t *testing.T) {
 	p, err := New(Config{Owner: "h1", StateDir: t.TempDir(), LockDir: t.TempDir()})
 	if err != nil {
@@ -124,7 +125,8 @@ func TestObserveReadsFolders(t *testing.T) {
 			{Name: "g", ID: "g", Role: "golden", Phase: "ready", Created: created, Power: reconcile.PowerStopped},
 			{Name: "half", ID: "half", Phase: "creating", Created: st.ModTime(), Power: reconcile.PowerStopped},
 			{Name: "q-1", ID: "q-1", Role: "worker", Pool: "q", Phase: "ready", Image: "abc", Created: created,
-				Power: reconcile.PowerAborted, Memory: 256, CPUs: 1, SSHPort: 2201, Snapshots: []string{"ready"}},
+				Power: reconcile.PowerAborted, Memory: 256, CPUs: 1, SSHPort: 2201, Snapshots: []string{"ready"},
+				Network: reconcile.NetworkLegacy}, // its facts record no network policy: made before policies
 		},
 		Foreign: []reconcile.Foreign{{Name: "other", ID: "other", Owner: "h2"}},
 	}
