@@ -106,6 +106,9 @@ type Driver struct {
 	mu    sync.Mutex          // guards vms and names
 	vms   map[string]*vmEntry // per-VM mutation locks, by lockKey (resolve.go)
 	names map[string]string   // VM name -> UUID, learnt from list and showvminfo
+	// stopped holds when this driver last powered each VM off or saved it (by lockKey), for
+	// the lock poll after a stop (retry.go).
+	stopped map[string]time.Time
 
 	// record is the open transcript file when Config.Record is set (closed by Close).
 	record *os.File

@@ -17,6 +17,7 @@ import (
 // mutate runs one mutating call on vm under its mutation lock.
 func (d *Driver) mutate(ctx context.Context, vm string, c call) (result, error) {
 	var res result
+	c.vm = vm
 	err := d.withVM(ctx, vm, func() error {
 		var err error
 		res, err = d.do(ctx, c)
@@ -73,6 +74,9 @@ func (d *Driver) Resume(ctx context.Context, vm string) error { return d.control
 func (d *Driver) control(ctx context.Context, vm, action string) error {
 	if _, err := d.mutate(ctx, vm, call{args: []string{"controlvm", vm, action}, mutate: true}); err != nil {
 		return fmt.Errorf("%s %s: %w", action, vm, err)
+	}
+	if action == "poweroff" || action == "savestate" {
+		d.noteStopped(vm)
 	}
 	return nil
 }

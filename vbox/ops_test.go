@@ -393,3 +393,40 @@ func TestSettingsOperations(t *testing.T) {
 		})
 	}
 }
+
+// TestLockAfterPowerOffIsPolledNotBackedOff: the session lock VirtualBox keeps for a moment
+// after a poweroff is tried again every lockPoll, without using up the call's retries (the
+// transcript driver allows 3): six locked answers to the restore right after the poweroff
+// still end in a restore, where backing off from RetryBase would have given up.
+func TestLockAfterPowerOffIsPolledNotBackedOff(t *testing.T) {
+	off := []string{"controlvm", vm, "poweroff"}
+	restore := []string{"snapshot", vm, "restore", "ready"}
+	steps := []step{{args: off, stderr: "0%...100%\n"}}
+	for range 6 {
+		steps = append(steps, step{args: restore, stderr: lockedErr, exit: 1})
+	}
+	steps = append(steps, step{args: restore, stderr: "Restoring snapshot 'ready' (...)\n0%...100%\n"})
+	d := transcriptDriver(t, steps...)
+	ctx := context.Background()
+	if err := d.PowerOff(ctx, vm); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.RestoreSnapshot(ctx, vm, "ready"); err != nil {
+		t.Fatalf("RestoreSnapshot right after PowerOff = %v, want the lingering lock polled until it clears", err)
+	}
+}
+
+// TestLockWithoutAStopStillBacksOff: a lock on a VM this driver did not just stop is not a
+// lingering one: the retries are counted and backed off as before.
+func TestLockWithoutAStopStillBacksOff(t *testing.T) {
+	restore := []string{"snapshot", vm, "restore", "ready"}
+	var steps []step
+	for range 4 {
+		steps = append(steps, step{args: restore, stderr: lockedErr, exit: 1})
+	}
+	d := transcriptDriver(t, steps...)
+	err := d.RestoreSnapshot(context.Background(), vm, "ready")
+	if err == nil || !strings.Contains(err.Error(), "give up after 4 attempts") {
+		t.Fatalf("RestoreSnapshot = %v, want it to give up after 4 attempts", err)
+	}
+}
