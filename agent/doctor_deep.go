@@ -199,9 +199,7 @@ func (r *deepRun) runSteps(ctx context.Context) {
 	r.step(ctx, "file gone", r.fileGone)
 	// Delete always runs, on a context of its own so an interrupt still cleans up.
 	r.closeClient()
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), deepCleanTime)
-	defer cancel()
-	r.always(cctx, "delete", func(ctx context.Context) (string, error) {
+	r.always(ctx, "delete", func(ctx context.Context) (string, error) {
 		n, err := r.cleanup(ctx)
 		if err == nil {
 			err = removeDeepDir(r.dir, "box")

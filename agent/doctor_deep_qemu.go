@@ -109,9 +109,7 @@ func (r *deepQEMURun) runSteps(ctx context.Context) {
 	})
 	r.step(ctx, "file gone", r.fileGone)
 	r.closeClient()
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), deepCleanTime)
-	defer cancel()
-	r.always(cctx, "delete", func(ctx context.Context) (string, error) {
+	r.always(ctx, "delete", func(ctx context.Context) (string, error) {
 		n, err := r.cleanup(ctx)
 		return fmt.Sprintf("removed %d VM(s) and %s", n, r.root), err
 	})

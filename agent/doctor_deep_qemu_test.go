@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"os"
@@ -79,21 +78,7 @@ func TestDoctorDeepQEMUKilledThenRerunLeavesNothing(t *testing.T) {
 	h.write(1)
 	t.Cleanup(func() { killQEMUVMs(filepath.Join(h.stateDir, deepDirName, "qemu")) })
 	cmd := exec.Command(h.bin, "doctor", "--deep", "-c", h.fleet)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var seen strings.Builder
-	sc := bufio.NewScanner(out)
-	for sc.Scan() {
-		seen.WriteString(sc.Text() + "\n")
-		if strings.Contains(sc.Text(), "deep qemu  7/14 reach ssh") {
-			break
-		}
-	}
+	out, seen := startUntil(t, cmd, "deep qemu  7/14 reach ssh")
 	if !strings.Contains(seen.String(), "ok    deep qemu  7/14 reach ssh") {
 		cmd.Process.Kill()
 		cmd.Wait()

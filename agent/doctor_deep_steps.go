@@ -58,11 +58,14 @@ func (r *deepSteps) step(ctx context.Context, name string, f func(context.Contex
 	fmt.Fprintf(r.w, "%-4s  deep %s %2d/%d %-15s %9s  %s\n", sevOK, r.provider, n, r.planned, name, roundDur(s.took), s.detail)
 }
 
-// always runs the final step (the cleanup) even after a failure.
+// always runs the final step (the cleanup) even after a failure, on a context of its own
+// (bounded by deepCleanTime) so that an interrupt still cleans up.
 func (r *deepSteps) always(ctx context.Context, name string, f func(context.Context) (string, error)) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), deepCleanTime)
+	defer cancel()
 	failed := r.failed
 	r.failed = false
-	r.step(ctx, name, f)
+	r.step(cctx, name, f)
 	r.failed = r.failed || failed
 }
 

@@ -277,21 +277,7 @@ func TestDoctorDeepInterrupted(t *testing.T) {
 			// The second boot never serves SSH, so the check waits in "start again".
 			h.sim.Inject(t, vboxsim.Fault{Op: "startvm", Nth: 2, Kind: vboxsim.FaultNoSSH})
 			cmd := exec.Command(bin, "doctor", "--deep", "--boot-timeout", "10m", "-c", h.conf)
-			out, err := cmd.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			var seen strings.Builder
-			sc := bufio.NewScanner(out)
-			for sc.Scan() {
-				seen.WriteString(sc.Text() + "\n")
-				if strings.Contains(sc.Text(), "restore ready") {
-					break
-				}
-			}
+			out, seen := startUntil(t, cmd, "restore ready")
 			if len(h.doctorVMs(t)) != 2 {
 				t.Fatalf("VMs before the signal = %v, want the box and the clone\n%s", h.doctorVMs(t), seen.String())
 			}
@@ -314,4 +300,26 @@ func TestDoctorDeepInterrupted(t *testing.T) {
 			}
 		})
 	}
+}
+
+// startUntil starts cmd and reads its output until a line containing line (or the end); it
+// returns the rest of the output and what was read so far.
+func startUntil(t *testing.T, cmd *exec.Cmd, line string) (io.Reader, *strings.Builder) {
+	t.Helper()
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	seen := &strings.Builder{}
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		seen.WriteString(sc.Text() + "\n")
+		if strings.Contains(sc.Text(), line) {
+			break
+		}
+	}
+	return out, seen
 }

@@ -49,8 +49,9 @@ func (d *Driver) do(ctx context.Context, c call) (result, error) {
 		if err == nil || !Retryable(err) {
 			return res, err
 		}
+		polling := errors.Is(err, ErrLocked) && d.justStopped(c.vm)
 		wait := delay
-		if errors.Is(err, ErrLocked) && d.justStopped(c.vm) {
+		if polling {
 			wait = min(lockPoll, delay)
 			attempt-- // polling the lock a stop left does not use up the call's retries
 		}
@@ -70,7 +71,7 @@ func (d *Driver) do(ctx context.Context, c call) (result, error) {
 			return res, fmt.Errorf("retry %s: %w", c.args[0], ctx.Err())
 		case <-t.C:
 		}
-		if wait == delay {
+		if !polling {
 			delay = min(delay*2, maxBackoff)
 		}
 	}

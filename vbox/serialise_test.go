@@ -62,16 +62,29 @@ func TestMutationsOfOneVMAreSerialised(t *testing.T) {
 	g := newGatedRunner()
 	d := New(Config{MaxParallel: 4}, nil)
 	d.run = g.run
+	checkSerialised(t, d, g, vm, vm, vm)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.vms) != 0 {
+		t.Errorf("%d VM lock entries left after all calls, want 0", len(d.vms))
+	}
+}
+
+// checkSerialised runs a mutation of first, holds it in VBoxManage (g's gate), starts a
+// mutation of second, and checks that the second waits on the lock keyed key (it never
+// reaches VBoxManage while the first runs) and that both then succeed.
+func checkSerialised(t *testing.T, d *Driver, g *gatedRunner, first, second, key string) {
+	t.Helper()
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	errs := make(chan error, 2)
-	wg.Go(func() { errs <- d.SetExtraData(ctx, vm, "fleet/a", "1") })
+	wg.Go(func() { errs <- d.SetExtraData(ctx, first, "fleet/a", "1") })
 	waitFor(t, "first call to run", func() bool { g.mu.Lock(); defer g.mu.Unlock(); return g.inFlight == 1 })
-	wg.Go(func() { errs <- d.SetExtraData(ctx, vm, "fleet/b", "2") })
+	wg.Go(func() { errs <- d.SetExtraData(ctx, second, "fleet/b", "2") })
 	waitFor(t, "second call to queue on the VM lock", func() bool {
 		d.mu.Lock()
 		defer d.mu.Unlock()
-		return d.vms[vm] != nil && d.vms[vm].refs == 2
+		return d.vms[key] != nil && d.vms[key].refs == 2
 	})
 	g.mu.Lock()
 	if len(g.calls) != 1 {
@@ -88,11 +101,6 @@ func TestMutationsOfOneVMAreSerialised(t *testing.T) {
 	}
 	if g.maxSeen != 1 {
 		t.Errorf("max concurrent calls on one VM = %d, want 1", g.maxSeen)
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if len(d.vms) != 0 {
-		t.Errorf("%d VM lock entries left after all calls, want 0", len(d.vms))
 	}
 }
 
