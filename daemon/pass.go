@@ -288,13 +288,15 @@ func (d *Daemon) busyLocked(id string) bool {
 }
 
 // unavailableLocked counts, per pool, the worker slots not serving: desired VMs minus the
-// VMs with a worker that is neither cordoned nor drained by an operator.
+// VMs with a worker that is ready (registered, its VM reset), not broken, and neither
+// cordoned nor drained by an operator. A replacement's new worker that is still starting is
+// out of service: counting it would let the next replacement begin before it serves.
 func (d *Daemon) unavailableLocked(inv reconcile.Inventory) map[string]int {
 	out := map[string]int{}
 	for _, p := range d.fleet.Pools {
 		serving := 0
 		for _, v := range inv.VMs {
-			if v.Role == reconcile.RoleWorker && v.Pool == p.Name && d.workers[v.ID] != nil && !d.cordoned[v.ID] &&
+			if v.Role == reconcile.RoleWorker && v.Pool == p.Name && d.workers[v.ID].serves() && !d.cordoned[v.ID] &&
 				!d.heldLocked(v.Name) {
 				serving++
 			}

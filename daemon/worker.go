@@ -32,7 +32,8 @@ type worker struct {
 	// report is the slot the runner records through; it also reports each job's start.
 	report *reportSlot
 	host   string // the build host's name, for reports
-	// events is called after every job and when the worker exits: the daemon requests a pass.
+	// events is called once the worker is ready, after every job and when the worker exits:
+	// the daemon requests a pass.
 	events func(w *worker)
 	now    func() time.Time
 	// submitted says when a job was submitted (zero when unknown).
@@ -79,6 +80,17 @@ func (w *worker) snapshot() workerState {
 	default:
 	}
 	return st
+}
+
+// serves reports whether the worker exists, is ready and is not broken: it serves jobs
+// unless its gate is closed.
+func (w *worker) serves() bool {
+	if w == nil {
+		return false
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.ready && w.broken == nil
 }
 
 // setOpen opens or closes the gate. Closing drains the slot: a Fetch in progress hands back
@@ -180,6 +192,7 @@ func (w *worker) run(ctx context.Context) {
 	w.ready = true
 	w.mu.Unlock()
 	w.log.Info("worker_started", "worker", w.slot.ID())
+	w.events(w) // a rollout waiting for this slot to serve may go on
 	for {
 		w.mu.Lock()
 		open, quit, gate, restart := w.open, w.quit, w.gate, w.restarts
