@@ -76,7 +76,12 @@ for g = 1, tonumber(ARGV[1]) do
       v = redis.call('LMOVE', KEYS[k+qi-1], KEYS[base+qi-1], 'LEFT', 'RIGHT')
       if v then vq = qi else qi = qi + 1 end
     end
-    if not v and not orphans then break end
+    if not v and not orphans then
+      -- The group's queues are empty: skip its other slots' arguments,
+      -- so that the next group's are read where they are.
+      for _ = w+1, nw do a = a + 1 + tonumber(ARGV[a]) end
+      break
+    end
     if v then
       out[#out+1] = g
       out[#out+1] = w

@@ -124,6 +124,40 @@ func TestHostFetcherServesEachPoolFromItsOwnQueuesInOnePass(t *testing.T) {
 	}
 }
 
+func TestHostFetcherServesALaterPoolWhileAnEarlierOneIdlesWithManySlots(t *testing.T) {
+	e := newEnv(t)
+	c := e.client(t, Config{})
+	ctx, cancel := context.WithCancel(fetchCtx(t))
+	defer cancel()
+	// The idle pool's slots wait first, so its group comes first in every
+	// pass; its queues stay empty.
+	var idle []*Slot
+	for i := range 3 {
+		idle = append(idle, e.slot(t, c, "idle-"+strconv.Itoa(i), "idle-high", "idle-low"))
+	}
+	idleGot := waitSlots(t, c, ctx, idle)
+	busy := e.slot(t, c, "busy-0", "busy")
+	got := make(chan fetched, 1)
+	go func() {
+		j, err := busy.Fetch(ctx)
+		got <- fetched{busy, j, err}
+	}()
+	waitFor(t, func() bool { return c.fetcher.waitingSlots() == 4 })
+	e.submit(t, c, "busy", "busy-job")
+	select {
+	case f := <-got:
+		if f.err != nil || f.j.ID != "busy-job" {
+			t.Fatalf("fetch: %v, %v; want busy-job", f.j, f.err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the later pool's job was not fetched while the earlier pool idled")
+	}
+	cancel()
+	for range idle {
+		<-idleGot
+	}
+}
+
 func TestHostFetcherPicksUpPlainResquePushWithoutNotification(t *testing.T) {
 	e := newEnv(t)
 	c := e.client(t, Config{})
