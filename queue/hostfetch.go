@@ -43,9 +43,12 @@ local p = redis.call('MGET', KEYS[1], KEYS[2])
 if p[1] and string.lower(string.gsub(p[1], '^%s*(.-)%s*$', '%1')) == 'true' then return {-1} end
 if p[2] then return {-1} end
 if redis.call('EXISTS', unpack(KEYS, 3)) == 0 then return {} end
-local procs = {}
+-- argAt: where each group's arguments start, so that a group left early
+-- (its queues are empty) does not shift where the next one's are read.
+local procs, argAt = {}, {}
 local k, a = 3, 2
 for g = 1, tonumber(ARGV[1]) do
+  argAt[g] = a
   local nq, nw = tonumber(ARGV[a]), tonumber(ARGV[a+1])
   a = a + 2
   for i = k+nq, k+nq+nw*nq-1 do procs[#procs+1] = KEYS[i] end
@@ -54,8 +57,9 @@ for g = 1, tonumber(ARGV[1]) do
 end
 local orphans = redis.call('EXISTS', unpack(procs)) > 0
 local out = {}
-k, a = 3, 2
+k = 3
 for g = 1, tonumber(ARGV[1]) do
+  a = argAt[g]
   local nq, nw = tonumber(ARGV[a]), tonumber(ARGV[a+1])
   a = a + 2
   local qi = 1
@@ -76,12 +80,7 @@ for g = 1, tonumber(ARGV[1]) do
       v = redis.call('LMOVE', KEYS[k+qi-1], KEYS[base+qi-1], 'LEFT', 'RIGHT')
       if v then vq = qi else qi = qi + 1 end
     end
-    if not v and not orphans then
-      -- The group's queues are empty: skip its other slots' arguments,
-      -- so that the next group's are read where they are.
-      for _ = w+1, nw do a = a + 1 + tonumber(ARGV[a]) end
-      break
-    end
+    if not v and not orphans then break end
     if v then
       out[#out+1] = g
       out[#out+1] = w
